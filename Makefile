@@ -1,0 +1,34 @@
+# cocomem — the two commands of the README, plus helpers.
+#   make test   install missing Debian packages, build (dev: ASan+UBSan), run every test,
+#               then build the concurrency tests with ThreadSanitizer and run them.
+#   make demo   install missing Debian packages, build release, run the main job.
+.PHONY: all deps test demo bench format clean
+
+all: test
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps
+	cmake --preset dev
+	cmake --build --preset dev
+	ctest --preset dev
+	cmake --preset tsan
+	cmake --build --preset tsan --target concurrency_tests
+	ctest --preset tsan
+
+demo: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target cocomem
+	./build/release/src/cli/cocomem caps
+
+bench: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release
+	for b in build/release/bench/*_bench; do $$b; done
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc' '*.c' '*.hpp')
+
+clean:
+	rm -rf build
