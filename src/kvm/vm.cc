@@ -1,0 +1,14 @@
+#include "kvm/vm.h"
+
+#include "base/process.h"
+
+#include "kvm/capabilities.h"
+
+namespace cocomem::kvm {
+
+Vm::Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params)
+    : kvm_(std::move(kvm)), type_(type), params_(params), creator_pid_(CurrentPid()) {}
+
+long Vm::CheckExtension(long cap) const { return kvm::CheckExtension(params_, this, cap); }
+
+}  // namespace cocomem::kvm
