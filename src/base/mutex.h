@@ -1,8 +1,9 @@
 // Annotated locks. Lock order across the project lives in docs/design/locking.md.
 #pragma once
 
+#include <pthread.h>
+
 #include <mutex>
-#include <shared_mutex>
 
 #include "base/thread_annotations.h"
 
@@ -21,19 +22,27 @@ class CAPABILITY("mutex") Mutex {
 };
 
 // Reader/writer lock: shared for lookups and installs, exclusive for changes.
+//
+// Writers are preferred (glibc's default lets a stream of readers starve a writer), like
+// the kernel's rwsem/rwlock: a zap waiting for mmu_lock must not wait for every fault.
 class CAPABILITY("shared_mutex") SharedMutex {
  public:
-  void Lock() ACQUIRE() { m_.lock(); }
-  void Unlock() RELEASE() { m_.unlock(); }
-  bool TryLock() TRY_ACQUIRE(true) { return m_.try_lock(); }
-  void LockShared() ACQUIRE_SHARED() { m_.lock_shared(); }
-  void UnlockShared() RELEASE_SHARED() { m_.unlock_shared(); }
-  bool TryLockShared() TRY_ACQUIRE_SHARED(true) { return m_.try_lock_shared(); }
+  SharedMutex();
+  ~SharedMutex();
+  SharedMutex(const SharedMutex&) = delete;
+  SharedMutex& operator=(const SharedMutex&) = delete;
+
+  void Lock() ACQUIRE();
+  void Unlock() RELEASE();
+  bool TryLock() TRY_ACQUIRE(true);
+  void LockShared() ACQUIRE_SHARED();
+  void UnlockShared() RELEASE_SHARED();
+  bool TryLockShared() TRY_ACQUIRE_SHARED(true);
   void AssertHeld() const ASSERT_CAPABILITY(this) {}
   void AssertReaderHeld() const ASSERT_SHARED_CAPABILITY(this) {}
 
  private:
-  std::shared_mutex m_;
+  pthread_rwlock_t rw_;
 };
 
 class SCOPED_CAPABILITY MutexLock {

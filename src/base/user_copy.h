@@ -1,7 +1,8 @@
 // copy_from_user / copy_to_user for ioctl arguments: a bad pointer is EFAULT, never a crash.
 //
 // The copy goes through process_vm_readv/writev on our own process, so the host kernel
-// validates the address exactly as it would for a real ioctl.
+// validates the address exactly as it would for a real ioctl. Where a seccomp profile
+// forbids those calls (EPERM), it falls back to a plain copy, and a bad pointer crashes.
 #pragma once
 
 #include <cstddef>
