@@ -41,6 +41,21 @@ class File {
   virtual Status Stat(struct stat* st) const;
   // ccm_inject_memory_failure on something that is not a guest_memfd.
   virtual Status InjectMemoryFailure(off_t) { return Error(EINVAL); }
+
+  // ---- host mappings made by Mmap; the backend routes calls on their addresses here ----
+  // Forget and unmap [addr, addr + len) (part of a mapping of this file).
+  virtual void Munmap(void*, size_t) {}
+  // madvise on part of a mapping of this file.
+  virtual Status Madvise(void*, size_t, int) { return Error(EINVAL); }
+  // Long-term GUP pin of the page at `addr`; the token identifies the pinned page for
+  // UnpinPage even after the mapping is gone.
+  virtual Result<uint64_t> PinPage(void*) { return Error(EFAULT); }
+  virtual void UnpinPage(uint64_t) {}
 };
+
+// The VFS's own fallocate checks, made before any file's: EINVAL for a negative offset or
+// a non-positive length, EOPNOTSUPP for modes no filesystem knows or that contradict
+// themselves (PUNCH_HOLE without KEEP_SIZE, ...).
+Status VfsFallocateChecks(int mode, off_t offset, off_t len);
 
 }  // namespace cocomem

@@ -8,12 +8,32 @@
 
 namespace cocomem::kvm {
 
+uint64_t SupportedGmemFlags(const Params& params, const Vm* vm) {
+  uint64_t flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_HUGETLB;
+  if (!vm || !vm->has_private_mem() || params.gmem_in_place_conversion) {
+    flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
+  }
+  if (!vm || (vm->type() != VmType::kTdx && vm->type() != VmType::kSnp)) {
+    flags |= GUEST_MEMFD_FLAG_NO_DIRECT_MAP;
+  }
+  return flags;
+}
+
+uint64_t SupportedMemAttributes(const Vm* vm) {
+  return (!vm || vm->has_private_mem()) ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+}
+
 long CheckExtension(const Params& params, const Vm* vm, long cap) {
-  (void)params;
-  (void)vm;
   switch (cap) {
     case KVM_CAP_VM_TYPES:
       return static_cast<long>(kSupportedVmTypes);
+    case KVM_CAP_GUEST_MEMFD:
+      return 1;
+    case KVM_CAP_GUEST_MEMFD_FLAGS:
+      return static_cast<long>(SupportedGmemFlags(params, vm));
+    case KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES:
+      // [CONV-v8]: the attributes guest_memfd tracks itself, iff in-place conversion is on.
+      return params.gmem_in_place_conversion ? static_cast<long>(SupportedMemAttributes(vm)) : 0;
     default:
       return 0;
   }

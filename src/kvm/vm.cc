@@ -11,4 +11,13 @@ Vm::Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params)
 
 long Vm::CheckExtension(long cap) const { return kvm::CheckExtension(params_, this, cap); }
 
+gmem::VmTraits Vm::GmemTraits() const {
+  return gmem::VmTraits{
+      .supported_flags = SupportedGmemFlags(params_, this),
+      .has_private_mem = has_private_mem(),
+      .in_place_conversion = params_.gmem_in_place_conversion,
+      .supported_attributes = SupportedMemAttributes(this),
+  };
+}
+
 }  // namespace cocomem::kvm

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "gmem/vm_traits.h"
 #include "kvm/params.h"
 #include "kvm/vm_type.h"
 
@@ -28,6 +29,8 @@ class Vm {
   pid_t creator_pid() const { return creator_pid_; }
 
   long CheckExtension(long cap) const;
+  // What guest_memfd files created on this VM may be (flags, conversions).
+  gmem::VmTraits GmemTraits() const;
 
  private:
   const std::shared_ptr<Kvm> kvm_;  // a VM keeps its machine alive

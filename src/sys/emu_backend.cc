@@ -82,23 +82,62 @@ int EmuBackend::Ioctl(int fd, unsigned long request, uintptr_t arg) {
 int EmuBackend::Fallocate(int fd, int mode, off_t offset, off_t len) {
   auto file = fds_.Get(fd);
   if (!file) return ::fallocate(fd, mode, offset, len);
+  if (Status s = VfsFallocateChecks(mode, offset, len); !s.ok()) return ToLibc(s);
   return ToLibc(file->Fallocate(mode, offset, len));
+}
+
+void EmuBackend::DropMappings(void* addr, size_t len) {
+  const auto start = reinterpret_cast<uintptr_t>(addr);
+  const uintptr_t end = start + ((len + kPageSize - 1) & ~(kPageSize - 1));
+  for (const MappingTable::Piece& p : mappings_.Remove(start, end)) {
+    p.file->Munmap(reinterpret_cast<void*>(p.start), p.end - p.start);
+  }
 }
 
 void* EmuBackend::Mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   auto file = (flags & MAP_ANONYMOUS) ? nullptr : fds_.Get(fd);
+  // MAP_FIXED replaces whatever was there, emulated mappings included.
+  if ((flags & MAP_FIXED) && len > 0 && reinterpret_cast<uintptr_t>(addr) % kPageSize == 0) {
+    DropMappings(addr, len);
+  }
   if (!file) return ::mmap(addr, len, prot, flags, fd, offset);
   Result<void*> r = file->Mmap(addr, len, prot, flags, offset);
   if (!r.ok()) {
     errno = r.error();
     return MAP_FAILED;
   }
+  const auto start = reinterpret_cast<uintptr_t>(*r);
+  mappings_.Add(start, start + ((len + kPageSize - 1) & ~(kPageSize - 1)), file);
   return *r;
 }
 
-// No emulated object supports user mappings yet, so every mapping is the host's.
-int EmuBackend::Munmap(void* addr, size_t len) { return ::munmap(addr, len); }
-int EmuBackend::Madvise(void* addr, size_t len, int advice) { return ::madvise(addr, len, advice); }
+int EmuBackend::Munmap(void* addr, size_t len) {
+  if (reinterpret_cast<uintptr_t>(addr) % kPageSize != 0 || len == 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  DropMappings(addr, len);  // before the real munmap, so nothing remaps into freed space
+  return ::munmap(addr, len);
+}
+
+int EmuBackend::Madvise(void* addr, size_t len, int advice) {
+  const auto start = reinterpret_cast<uintptr_t>(addr);
+  const uintptr_t end = start + ((len + kPageSize - 1) & ~(kPageSize - 1));
+  auto pieces = mappings_.Overlapping(start, end);
+  if (pieces.empty() || start % kPageSize != 0) return ::madvise(addr, len, advice);
+  // Emulated pieces go to their file, the gaps between them to the host.
+  uintptr_t at = start;
+  for (const MappingTable::Piece& p : pieces) {
+    if (at < p.start && ::madvise(reinterpret_cast<void*>(at), p.start - at, advice) != 0) return -1;
+    if (Status s = p.file->Madvise(reinterpret_cast<void*>(p.start), p.end - p.start, advice);
+        !s.ok()) {
+      return ToLibc(s);
+    }
+    at = p.end;
+  }
+  if (at < end && ::madvise(reinterpret_cast<void*>(at), end - at, advice) != 0) return -1;
+  return 0;
+}
 
 ssize_t EmuBackend::Read(int fd, void* buf, size_t count) {
   auto file = fds_.Get(fd);
@@ -160,15 +199,33 @@ int EmuBackend::PinUserPages(void* addr, size_t npages) {
     errno = EINVAL;
     return -1;
   }
-  // GUP faults every page in first; an unmapped one fails the whole call (all or nothing).
+  // GUP faults every page in first; any failure undoes the pins taken (all or nothing).
+  std::vector<std::pair<uintptr_t, PinRecord>> taken;
+  auto undo = [&] {
+    for (auto& [page, rec] : taken) {
+      if (rec.file) rec.file->UnpinPage(rec.token);
+    }
+  };
   for (size_t i = 0; i < npages; i++) {
-    if (!PageReadable(start + i * kPageSize)) {
+    const uintptr_t page = start + i * kPageSize;
+    PinRecord rec{mappings_.Find(page), 0};
+    if (rec.file) {
+      Result<uint64_t> token = rec.file->PinPage(reinterpret_cast<void*>(page));
+      if (!token.ok()) {
+        undo();
+        errno = token.error();
+        return -1;
+      }
+      rec.token = *token;
+    } else if (!PageReadable(page)) {
+      undo();
       errno = EFAULT;
       return -1;
     }
+    taken.emplace_back(page, std::move(rec));
   }
   MutexLock l(&pins_mu_);
-  for (size_t i = 0; i < npages; i++) ++pins_[start + i * kPageSize];
+  for (auto& [page, rec] : taken) pins_[page].push_back(std::move(rec));
   return 0;
 }
 
@@ -178,16 +235,24 @@ int EmuBackend::UnpinUserPages(void* addr, size_t npages) {
     errno = EINVAL;
     return -1;
   }
-  MutexLock l(&pins_mu_);
-  for (size_t i = 0; i < npages; i++) {
-    if (!pins_.count(start + i * kPageSize)) {
-      errno = EINVAL;
-      return -1;
+  std::vector<PinRecord> dropped;
+  {
+    MutexLock l(&pins_mu_);
+    for (size_t i = 0; i < npages; i++) {
+      if (!pins_.count(start + i * kPageSize)) {
+        errno = EINVAL;
+        return -1;
+      }
+    }
+    for (size_t i = 0; i < npages; i++) {
+      auto it = pins_.find(start + i * kPageSize);
+      dropped.push_back(std::move(it->second.back()));
+      it->second.pop_back();
+      if (it->second.empty()) pins_.erase(it);
     }
   }
-  for (size_t i = 0; i < npages; i++) {
-    auto it = pins_.find(start + i * kPageSize);
-    if (--it->second == 0) pins_.erase(it);
+  for (PinRecord& rec : dropped) {
+    if (rec.file) rec.file->UnpinPage(rec.token);
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include "kvm/kvm.h"
 #include "sys/backend.h"
 #include "sys/fd_table.h"
+#include "sys/mapping_table.h"
 
 namespace cocomem::sys {
 
@@ -36,14 +37,24 @@ class EmuBackend final : public Backend {
   // The emulated host, created on first use (its arena from ArenaOptions::FromEnvironment).
   Result<std::shared_ptr<kvm::Kvm>> Machine() EXCLUDES(mu_);
   FdTable& fds() { return fds_; }
+  const MappingTable& mappings() const { return mappings_; }
 
  private:
   Mutex mu_;
   std::shared_ptr<kvm::Kvm> machine_ GUARDED_BY(mu_);
   FdTable fds_;
-  // Long-term pins on ordinary (non-guest_memfd) memory: page address -> pin count.
+  MappingTable mappings_;
+  // Forgets the emulated mappings in [addr, addr + len) (munmap, or MAP_FIXED over them).
+  void DropMappings(void* addr, size_t len);
+
+  // Long-term pins by page address; each pin remembers the file that took it (nullptr
+  // for ordinary memory) so unpin reaches it even after the mapping is gone.
+  struct PinRecord {
+    std::shared_ptr<File> file;
+    uint64_t token;
+  };
   Mutex pins_mu_;
-  std::map<uintptr_t, uint64_t> pins_ GUARDED_BY(pins_mu_);
+  std::map<uintptr_t, std::vector<PinRecord>> pins_ GUARDED_BY(pins_mu_);
 };
 
 }  // namespace cocomem::sys

@@ -19,7 +19,7 @@ class VmFile final : public File {
 
  private:
   const std::shared_ptr<kvm::Vm> vm_;
-  [[maybe_unused]] FdTable& fds_;  // for fds the VM creates (guest_memfd, vCPUs)
+  FdTable& fds_;  // for fds the VM creates (guest_memfd, vCPUs)
 };
 
 }  // namespace cocomem::sys
