@@ -1,8 +1,10 @@
 // copy_from_user / copy_to_user for ioctl arguments: a bad pointer is EFAULT, never a crash.
 //
-// The copy goes through process_vm_readv/writev on our own process, so the host kernel
-// validates the address exactly as it would for a real ioctl. Where a seccomp profile
-// forbids those calls (EPERM), it falls back to a plain copy, and a bad pointer crashes.
+// Like the kernel's exception-table fixups: the copy is a plain memcpy under a per-thread
+// recovery point, and a SIGSEGV/SIGBUS during it resumes at that point and returns EFAULT.
+// The handlers are installed on first use in front of the process's handlers, which still
+// get every other fault. A program that installs its own SIGSEGV handler afterwards turns
+// a bad ioctl pointer into that handler's business instead of EFAULT.
 #pragma once
 
 #include <cstddef>

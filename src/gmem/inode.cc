@@ -49,33 +49,52 @@ Inode::~Inode() {
 
 // ---- folios -----------------------------------------------------------------------------
 
-Result<FolioMap::Entry> Inode::GetOrAllocFolioLocked(PgOff off) {
-  if (auto e = folios_.Find(off)) return *e;
-  if (kFolioAllocFault.ShouldFail()) return Error(ENOMEM);
+Status Inode::AllocateLocked(PgOff start, PgOff end) {
   const PageOrder order = config_.order;
-  const PgOff start = AlignDown(off, order);
-  const PgOff end = start + PagesIn(order);
-  folios_allocated_.Add();
-  if (order == PageOrder::k4K || attrs_.AllEqual(start, end, MemAttr::kPrivate)) {
-    return folios_.Insert(start, order);
+  start = AlignDown(start, order);
+  // The free gaps of [start, end), allocated a huge page (or a run of 4K folios) at a time.
+  std::vector<std::pair<PgOff, PgOff>> gaps;
+  PgOff at = start;
+  folios_.ForEachRun(start, end, [&](const FolioMap::Run& r) {
+    if (at < r.start) gaps.emplace_back(at, r.start);
+    at = r.end;
+  });
+  if (at < end) gaps.emplace_back(at, end);
+  for (auto [gs, ge] : gaps) {
+    if (order == PageOrder::k4K) {
+      if (kFolioAllocFault.ShouldFail()) return Error(ENOMEM);
+      folios_.Insert(gs, ge, order);
+      folios_allocated_.Add(ge - gs);
+      continue;
+    }
+    for (PgOff h = gs; h < ge; h += PagesIn(order)) {
+      if (kFolioAllocFault.ShouldFail()) return Error(ENOMEM);
+      folios_allocated_.Add();
+      if (attrs_.AllEqual(h, h + PagesIn(order), MemAttr::kPrivate)) {
+        folios_.Insert(h, h + PagesIn(order), order);
+      } else {
+        // A huge page allocated over a range that is not entirely private is split right
+        // away (__maybe_split_fresh_folio): shared pages are always 4K folios.
+        folios_.Insert(h, h + PagesIn(order), PageOrder::k4K);
+        splits_.Add();
+      }
+    }
   }
-  // A huge page allocated over a range that is not entirely private is split right away
-  // (__maybe_split_fresh_folio): shared pages are always 4K folios.
-  for (PgOff p = start; p < end; ++p) {
-    if (!folios_.Find(p)) folios_.Insert(p, PageOrder::k4K);
-  }
-  splits_.Add();
-  return *folios_.Find(off);
+  return Ok();
+}
+
+Result<FolioMap::FolioRef> Inode::GetOrAllocFolioLocked(PgOff off) {
+  if (auto f = folios_.FolioAt(off)) return *f;
+  const PgOff start = AlignDown(off, config_.order);
+  RETURN_IF_ERROR(AllocateLocked(start, start + PagesIn(config_.order)));
+  return *folios_.FolioAt(off);
 }
 
 Status Inode::Allocate(PgOff start, PgOff end) {
   ReaderLock l(&invalidate_lock_);
   {
     MutexLock f(&folios_mu_);
-    for (PgOff off = start; off < end;) {
-      ASSIGN_OR_RETURN(FolioMap::Entry e, GetOrAllocFolioLocked(off));
-      off = e.end();
-    }
+    RETURN_IF_ERROR(AllocateLocked(start, end));
   }
   // Like the kernel's allocation, this really takes the memory (the arena's pages are
   // allocated now, and read zero when first touched).
@@ -132,7 +151,7 @@ Status Inode::Punch(PgOff start, PgOff end) {
     MutexLock m(&mappings_mu_);
     {
       MutexLock f(&folios_mu_);
-      folios_.EraseRange(start, end, [](PgOff, const Folio&) {});
+      folios_.EraseRange(start, end);
     }
     CHECK(arena_.Punch(host::PfnRange{PfnOf(start), end - start}).ok());
     // Poison is gone with the folios: shared pages map the (now empty) arena pages again.
@@ -159,8 +178,8 @@ Status Inode::SetAttributes(PgOff start, PgOff end, MemAttr attr, PgOff* error_i
     if (to_private) {
       // Only guest_memfd itself may hold a folio that turns private (safe refcount).
       std::optional<PgOff> pinned;
-      folios_.ForEachIn(start, end, [&](PgOff s, const Folio& folio) {
-        if (!pinned && folio.pins != 0) pinned = std::max(s, start);
+      folios_.ForEachRun(start, end, [&](const FolioMap::Run& r) {
+        if (!pinned && r.state.pins != 0) pinned = r.start;
       });
       if (pinned) {
         *error_index = *pinned;
@@ -168,9 +187,8 @@ Status Inode::SetAttributes(PgOff start, PgOff end, MemAttr attr, PgOff* error_i
         return Error(EAGAIN);
       }
     } else {
-      folios_.ForEachIn(start, end, [&](PgOff, const Folio& folio) {
-        needs_split |= folio.order != PageOrder::k4K;
-      });
+      folios_.ForEachRun(start, end,
+                         [&](const FolioMap::Run& r) { needs_split |= r.order != PageOrder::k4K; });
       if (needs_split && kFolioSplitFault.ShouldFail()) return Error(ENOMEM);
     }
   }
@@ -184,8 +202,8 @@ Status Inode::SetAttributes(PgOff start, PgOff end, MemAttr attr, PgOff* error_i
     MutexLock f(&folios_mu_);
     if (needs_split) {
       std::vector<PgOff> huge;
-      folios_.ForEachIn(start, end, [&](PgOff s, const Folio& folio) {
-        if (folio.order != PageOrder::k4K) huge.push_back(s);
+      folios_.ForEachRun(start, end, [&](const FolioMap::Run& r) {
+        if (r.order != PageOrder::k4K) huge.push_back(AlignDown(r.start, r.order));
       });
       for (PgOff s : huge) {
         folios_.Split(s);
@@ -221,10 +239,10 @@ Result<Inode::PfnInfo> Inode::GetPfn(PgOff off) {
   if (off.value() >= npages()) return Error(EINVAL);
   ReaderLock l(&invalidate_lock_);
   MutexLock f(&folios_mu_);
-  ASSIGN_OR_RETURN(FolioMap::Entry e, GetOrAllocFolioLocked(off));
-  if (e.folio->hwpoison) return Error(EHWPOISON);
-  e.folio->uptodate = true;
-  return PfnInfo{PfnOf(off), e.folio->order};
+  ASSIGN_OR_RETURN(FolioMap::FolioRef ref, GetOrAllocFolioLocked(off));
+  if (ref.folio.hwpoison) return Error(EHWPOISON);
+  if (!ref.folio.uptodate) folios_.Update(off, [](Folio& x) { x.uptodate = true; });
+  return PfnInfo{PfnOf(off), ref.folio.order};
 }
 
 // ---- host mappings ----------------------------------------------------------------------
@@ -248,10 +266,10 @@ void Inode::RefreshMappingLocked(const UserMapping& m, PgOff start, PgOff end) {
     // Shared run: map it, except poisoned folios.
     PgOff at = s;
     MutexLock f(&folios_mu_);
-    folios_.ForEachIn(s, e, [&](PgOff fs, const Folio& folio) {
-      if (!folio.hwpoison) return;
-      const PgOff ps = std::max(fs, s);
-      const PgOff pe = std::min(fs + PagesIn(folio.order), e);
+    folios_.ForEachRun(s, e, [&](const FolioMap::Run& r) {
+      if (!r.state.hwpoison) return;
+      const PgOff ps = r.start;
+      const PgOff pe = r.end;
       if (at < ps) CHECK(MapShared(m, at, ps, arena_.memfd(), arena_offset()).ok());
       CHECK(MapSigbus(m, ps, pe).ok());
       for (PgOff p = ps; p < pe; ++p) RegisterPoisonedPage(m.AddressOf(p));
@@ -328,10 +346,12 @@ Status Inode::Pin(PgOff off) {
   ReaderLock l(&invalidate_lock_);
   if (attrs_.Lookup(off) != MemAttr::kShared) return Error(EFAULT);  // would SIGBUS
   MutexLock f(&folios_mu_);
-  ASSIGN_OR_RETURN(FolioMap::Entry e, GetOrAllocFolioLocked(off));
-  if (e.folio->hwpoison) return Error(EHWPOISON);
-  e.folio->uptodate = true;
-  e.folio->pins++;
+  ASSIGN_OR_RETURN(FolioMap::FolioRef ref, GetOrAllocFolioLocked(off));
+  if (ref.folio.hwpoison) return Error(EHWPOISON);
+  folios_.Update(off, [](Folio& x) {
+    x.uptodate = true;
+    x.pins++;
+  });
   return Ok();
 }
 
@@ -339,7 +359,9 @@ void Inode::Unpin(PgOff off) {
   ReaderLock l(&invalidate_lock_);
   MutexLock f(&folios_mu_);
   // The folio may have been punched meanwhile: the pin went with it.
-  if (auto e = folios_.Find(off); e && e->folio->pins > 0) e->folio->pins--;
+  if (auto ref = folios_.FolioAt(off); ref && ref->folio.pins > 0) {
+    folios_.Update(off, [](Folio& x) { x.pins--; });
+  }
 }
 
 // ---- memory failure ---------------------------------------------------------------------
@@ -350,10 +372,10 @@ Status Inode::InjectMemoryFailure(PgOff off) {
   PgOff start, end;
   {
     MutexLock f(&folios_mu_);
-    ASSIGN_OR_RETURN(FolioMap::Entry e, GetOrAllocFolioLocked(off));
-    e.folio->hwpoison = true;
-    start = e.start;
-    end = e.end();
+    ASSIGN_OR_RETURN(FolioMap::FolioRef ref, GetOrAllocFolioLocked(off));
+    folios_.Update(off, [](Folio& x) { x.hwpoison = true; });
+    start = ref.start;
+    end = ref.end();
   }
   memory_failures_.Add();
   // kvm_gmem_error_folio: zap guest mappings of both kinds; the folio stays in the file.
@@ -383,8 +405,9 @@ void Inode::RemoveListener(InvalidationListener* l) {
 std::vector<Inode::FolioInfo> Inode::Folios() const {
   MutexLock f(&folios_mu_);
   std::vector<FolioInfo> out;
-  folios_.ForEachIn(PgOff(0), PgOff(npages()),
-                    [&](PgOff s, const Folio& folio) { out.push_back({s, folio}); });
+  folios_.ForEachRun(PgOff(0), PgOff(npages()), [&](const FolioMap::Run& r) {
+    for (PgOff s = r.start; s < r.end; s += PagesIn(r.order)) out.push_back({s, r.state});
+  });
   return out;
 }
 
@@ -396,6 +419,16 @@ uint64_t Inode::present_pages() const {
 uint64_t Inode::folio_metadata_bytes() const {
   MutexLock f(&folios_mu_);
   return folios_.metadata_bytes();
+}
+
+uint64_t Inode::folio_count() const {
+  MutexLock f(&folios_mu_);
+  return folios_.folio_count();
+}
+
+size_t Inode::folio_run_count() const {
+  MutexLock f(&folios_mu_);
+  return folios_.run_count();
 }
 
 size_t Inode::user_mapping_count() const {
@@ -452,15 +485,17 @@ std::vector<std::string> Inode::CheckInvariants() const {
   }
   {
     MutexLock f(&folios_mu_);
-    folios_.ForEachIn(PgOff(0), PgOff(~uint64_t{0}), [&](PgOff s, const Folio& folio) {
+    folios_.ForEachRun(PgOff(0), PgOff(~uint64_t{0}), [&](const FolioMap::Run& r) {
       invalidate_lock_.AssertReaderHeld();  // held by the caller; lambdas hide it
-      const PgOff e = s + PagesIn(folio.order);
-      if (!IsAlignedTo(s, folio.order))
-        v.push_back("folio at page " + Hex(s.value()) + " is not aligned to its order");
+      const PgOff s = r.start, e = r.end;
+      if (!IsAlignedTo(s, r.order) || (e - s) % PagesIn(r.order) != 0)
+        v.push_back("folio run at page " + Hex(s.value()) + " is not aligned to its order");
+      if (r.order != PageOrder::k4K && e - s != PagesIn(r.order))
+        v.push_back("huge folio run at page " + Hex(s.value()) + " holds more than one folio");
       if (eof < e) v.push_back("folio at page " + Hex(s.value()) + " extends past EOF");
-      if (folio.order != PageOrder::k4K && !attrs_.AllEqual(s, e, MemAttr::kPrivate))
+      if (r.order != PageOrder::k4K && !attrs_.AllEqual(s, e, MemAttr::kPrivate))
         v.push_back("huge folio at page " + Hex(s.value()) + " covers shared pages");
-      if (folio.pins && !attrs_.AllEqual(s, e, MemAttr::kShared))
+      if (r.state.pins && !attrs_.AllEqual(s, e, MemAttr::kShared))
         v.push_back("pinned folio at page " + Hex(s.value()) + " is private");
     });
   }
@@ -502,7 +537,7 @@ std::vector<std::string> Inode::CheckInvariants() const {
           v.push_back("host page " + Hex(a) + " maps past EOF");
         } else if (attrs_.Lookup(page) != MemAttr::kShared) {
           v.push_back("private page " + Hex(page.value()) + " is host-mapped at " + Hex(a));
-        } else if (auto fe = folios_.Find(page); fe && fe->folio->hwpoison) {
+        } else if (auto fe = folios_.FolioAt(page); fe && fe->folio.hwpoison) {
           v.push_back("poisoned page " + Hex(page.value()) + " is host-mapped at " + Hex(a));
         }
       }

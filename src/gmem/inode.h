@@ -119,6 +119,9 @@ class Inode {
   std::vector<FolioInfo> Folios() const EXCLUDES(invalidate_lock_);
   uint64_t present_pages() const EXCLUDES(invalidate_lock_);
   uint64_t folio_metadata_bytes() const EXCLUDES(invalidate_lock_);
+  // Number of folios and of metadata runs (a run holds alike consecutive 4K folios).
+  uint64_t folio_count() const EXCLUDES(invalidate_lock_);
+  size_t folio_run_count() const EXCLUDES(invalidate_lock_);
   size_t user_mapping_count() const EXCLUDES(invalidate_lock_);
   const StatsGroup& stats() const { return stats_; }
 
@@ -128,7 +131,11 @@ class Inode {
   uint64_t arena_offset() const { return pfns_.start.value() << kPageShift; }
   // Allocates the folio for `off` if absent (whole huge page; split to 4K unless the huge
   // range is entirely private). The folio containing `off` afterwards.
-  Result<FolioMap::Entry> GetOrAllocFolioLocked(PgOff off) REQUIRES(folios_mu_)
+  Result<FolioMap::FolioRef> GetOrAllocFolioLocked(PgOff off) REQUIRES(folios_mu_)
+      REQUIRES_SHARED(invalidate_lock_);
+  // Allocates the free parts of [start, end) (huge pages whole). ENOMEM keeps what was
+  // allocated before the failure.
+  Status AllocateLocked(PgOff start, PgOff end) REQUIRES(folios_mu_)
       REQUIRES_SHARED(invalidate_lock_);
   // Rewrites [start, end) of every host mapping from the current attributes/poison.
   void RefreshMappingsLocked(PgOff start, PgOff end) REQUIRES(mappings_mu_)

@@ -12,6 +12,9 @@ namespace {
 
 // Lock-free so the signal handler can read it. 0 = free slot.
 std::array<std::atomic<uintptr_t>, 4096> g_poisoned;
+// How many slots are in use: conversions call UnregisterPoisonedRange on every host
+// mapping change, and almost always nothing is poisoned.
+std::atomic<int> g_poisoned_count{0};
 std::mutex g_install_mu;
 struct sigaction g_previous;
 
@@ -50,16 +53,22 @@ void RegisterPoisonedPage(const void* page) {
   if (IsPoisoned(p)) return;
   for (auto& slot : g_poisoned) {
     uintptr_t expected = 0;
-    if (slot.compare_exchange_strong(expected, p)) return;
+    if (slot.compare_exchange_strong(expected, p)) {
+      g_poisoned_count.fetch_add(1);
+      return;
+    }
   }
   // Table full: the page still SIGBUSes, with BUS_ADRERR.
 }
 
 void UnregisterPoisonedRange(const void* start, size_t len) {
+  if (g_poisoned_count.load(std::memory_order_acquire) == 0) return;
   const auto s = reinterpret_cast<uintptr_t>(start);
   for (auto& slot : g_poisoned) {
-    const uintptr_t v = slot.load(std::memory_order_relaxed);
-    if (v != 0 && v >= s && v - s < len) slot.store(0, std::memory_order_release);
+    uintptr_t v = slot.load(std::memory_order_relaxed);
+    if (v != 0 && v >= s && v - s < len && slot.compare_exchange_strong(v, 0)) {
+      g_poisoned_count.fetch_sub(1);
+    }
   }
 }
 
