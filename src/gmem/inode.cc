@@ -245,6 +245,19 @@ Result<Inode::PfnInfo> Inode::GetPfn(PgOff off) {
   return PfnInfo{PfnOf(off), ref.folio.order};
 }
 
+Status Inode::WithKernelMapping(PgOff off, uint64_t npages,
+                               const std::function<void(std::byte*)>& fn) const {
+  if (npages == 0 || off.value() + npages > this->npages()) return Error(EINVAL);
+  const host::PfnRange range{PfnOf(off), npages};
+  if (!config_.no_direct_map) {
+    fn(arena_.DirectMap(range.start));
+    return Ok();
+  }
+  ASSIGN_OR_RETURN(host::LocalMapping local, arena_.MapLocal(range));
+  fn(local.data());
+  return Ok();
+}
+
 // ---- host mappings ----------------------------------------------------------------------
 
 void Inode::RefreshMappingLocked(const UserMapping& m, PgOff start, PgOff end) {

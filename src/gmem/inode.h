@@ -15,6 +15,7 @@
 //   - a NO_DIRECT_MAP file has no direct map for any of its PFNs
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +87,12 @@ class Inode {
   // kvm_gmem_get_pfn: allocates the folio on first use (and marks it uptodate);
   // EHWPOISON for a poisoned folio; EINVAL beyond EOF.
   Result<PfnInfo> GetPfn(PgOff off) EXCLUDES(invalidate_lock_);
+
+  // Kernel-side access to file pages [off, off + npages) (populate copies, KVM reads):
+  // through the direct map, or through a temporary local mapping when the file has no
+  // direct map (decision 4). fn gets the address of page `off`.
+  Status WithKernelMapping(PgOff off, uint64_t npages, const std::function<void(std::byte*)>& fn)
+      const;
 
   // ---- host mappings -----------------------------------------------------------------
   // ENODEV without MMAP, EINVAL for a private mapping; maps `len` bytes at file `offset`.
