@@ -1,6 +1,6 @@
 // Folio: the metadata of one allocated unit of a guest_memfd (4K, 2M or 1G).
 //
-// A folio covers PFNs the file reserved at create; it owns no memory of its own. 16 bytes,
+// A folio covers PFNs the file reserved at create; it owns no memory of its own. 8 bytes,
 // the same for a 4K and a 1G folio.
 #pragma once
 

@@ -18,7 +18,7 @@
 namespace cocomem::gmem {
 
 Result<std::shared_ptr<Inode>> Inode::Create(host::Arena& arena, const Config& config) {
-  CHECK(config.size > 0 && IsPageAligned(config.size));
+  CHECK(config.size > 0 && config.size % BytesIn(config.order) == 0);
   const uint64_t npages = config.size >> kPageShift;
   ASSIGN_OR_RETURN(host::PfnRange pfns, arena.Reserve(npages, config.order));
   if (config.no_direct_map) {
@@ -41,8 +41,14 @@ Inode::Inode(host::Arena& arena, const Config& config, host::PfnRange pfns)
 
 Inode::~Inode() {
   {
+    // The facade keeps the file (and so the inode) alive while it is mapped; a mapping
+    // still here was made through Inode directly. It must not keep reaching PFNs that the
+    // arena may hand to another file: make it SIGBUS.
     MutexLock l(&mappings_mu_);
-    for (const UserMapping& m : mappings_) UnregisterPoisonedRange(m.base, m.npages << kPageShift);
+    for (const UserMapping& m : mappings_) {
+      UnregisterPoisonedRange(m.base, m.npages << kPageShift);
+      CHECK(MapSigbus(m, m.first, m.end()).ok());
+    }
   }
   arena_.Release(pfns_);  // punches every page and restores the direct map
 }
@@ -247,7 +253,10 @@ Result<Inode::PfnInfo> Inode::GetPfn(PgOff off) {
 
 Status Inode::WithKernelMapping(PgOff off, uint64_t npages,
                                const std::function<void(std::byte*)>& fn) const {
-  if (npages == 0 || off.value() + npages > this->npages()) return Error(EINVAL);
+  // Written so that off + npages cannot wrap around.
+  if (npages == 0 || off.value() >= this->npages() || npages > this->npages() - off.value()) {
+    return Error(EINVAL);
+  }
   const host::PfnRange range{PfnOf(off), npages};
   if (!config_.no_direct_map) {
     fn(arena_.DirectMap(range.start));
