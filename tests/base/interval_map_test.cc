@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_seed.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -434,21 +436,7 @@ TYPED_TEST(IntervalMapHugeKeyTest, NearUint64Max) {
 // --- randomized, against a reference model -------------------------------------------------
 
 // The seed of the first round: $COCOMEM_SEED if set, else random. Round i uses seed + i.
-uint64_t BaseSeed() {
-  static const uint64_t seed = [] {
-    uint64_t s;
-    if (const char* env = std::getenv("COCOMEM_SEED"); env != nullptr && *env != '\0') {
-      s = std::strtoull(env, nullptr, 0);
-    } else {
-      std::random_device rd;
-      s = (uint64_t{rd()} << 32) ^ rd();
-    }
-    std::printf("seed=%llu\n", static_cast<unsigned long long>(s));
-    std::fflush(stdout);
-    return s;
-  }();
-  return seed;
-}
+using ::cocomem::test::BaseSeed;
 
 constexpr int kRounds = 5;  // seeds per invocation
 constexpr uint64_t kUniverse = 256;

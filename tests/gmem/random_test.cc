@@ -6,6 +6,8 @@
 // Reproduce a failure with COCOMEM_SEED=<seed printed at start>.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "test_seed.h"
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -36,20 +38,7 @@ namespace {
 using ::testing::IsEmpty;
 using namespace ::cocomem::gmem::test;  // NOLINT: test helpers
 
-uint64_t BaseSeed() {
-  static const uint64_t seed = [] {
-    uint64_t s;
-    if (const char* env = std::getenv("COCOMEM_SEED"); env != nullptr && *env != '\0') {
-      s = std::strtoull(env, nullptr, 0);
-    } else {
-      s = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
-    }
-    std::printf("seed=%llu\n", static_cast<unsigned long long>(s));
-    std::fflush(stdout);
-    return s;
-  }();
-  return seed;
-}
+using ::cocomem::test::BaseSeed;
 
 // ---- the reference model ------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_seed.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -73,9 +75,7 @@ TEST(PfnAllocatorDeathTest, DoubleFreeIsAnInvariantViolation) {
 // Random allocate/free against a page bitmap: no overlap, alignment honoured, and the
 // allocator never says ENOMEM while a first-fit candidate exists.
 TEST(PfnAllocator, RandomAgainstBitmap) {
-  const char* env = std::getenv("COCOMEM_SEED");
-  const uint64_t seed = env ? std::strtoull(env, nullptr, 0) : std::random_device{}();
-  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  const uint64_t seed = test::BaseSeed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
   constexpr uint64_t kCap = 8192;
