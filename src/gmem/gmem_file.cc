@@ -45,6 +45,11 @@ Result<std::shared_ptr<GmemFile>> GmemFile::Create(host::Arena& arena, const VmT
   return std::shared_ptr<GmemFile>(new GmemFile(std::move(inode), traits, std::move(vm_ref)));
 }
 
+GmemFile::~GmemFile() {
+  // Last reference gone (fd closed, no mapping left): unbind from every VM.
+  inode_->ReleaseListeners();
+}
+
 Result<long> GmemFile::Ioctl(unsigned long request, uintptr_t arg) {
   if (request == KVM_SET_MEMORY_ATTRIBUTES2 && traits_.in_place_conversion) {
     return SetMemoryAttributes2(arg);

@@ -32,7 +32,11 @@ class GmemFile final : public File {
   Result<uint64_t> PinPage(void* addr) override;
   void UnpinPage(uint64_t token) override;
 
+  ~GmemFile() override;
+
   Inode& inode() const { return *inode_; }
+  // The VM this file belongs to (kvm_gmem_bind refuses other VMs' files).
+  const void* vm() const { return vm_ref_.get(); }
   const std::shared_ptr<Inode>& shared_inode() const { return inode_; }
   const VmTraits& traits() const { return traits_; }
 

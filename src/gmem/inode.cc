@@ -422,6 +422,23 @@ void Inode::RemoveListener(InvalidationListener* l) {
   listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), l), listeners_.end());
 }
 
+Status Inode::WithInvalidateLockHeld(const std::function<Status()>& fn) {
+  WriterLock w(&invalidate_lock_);
+  return fn();
+}
+
+void Inode::ReleaseListeners() {
+  WriterLock w(&invalidate_lock_);
+  if (listeners_.empty()) return;
+  const PgOff start(0), end(npages());
+  for (InvalidationListener* l : listeners_) l->InvalidateBegin(start, end);
+  for (InvalidationListener* l : listeners_) l->Zap(start, end, ZapFilter::kBoth);
+  for (InvalidationListener* l : listeners_) l->InvalidateEnd(start, end);
+  std::vector<InvalidationListener*> gone;
+  gone.swap(listeners_);
+  for (InvalidationListener* l : gone) l->FileReleased();
+}
+
 // ---- inspection -------------------------------------------------------------------------
 
 std::vector<Inode::FolioInfo> Inode::Folios() const {

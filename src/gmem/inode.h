@@ -115,6 +115,11 @@ class Inode {
   // ---- KVM bindings -------------------------------------------------------------------
   void AddListener(InvalidationListener* l) EXCLUDES(invalidate_lock_);
   void RemoveListener(InvalidationListener* l) EXCLUDES(invalidate_lock_);
+  // Runs fn with the invalidate lock held exclusively (kvm_gmem_bind / unbind).
+  Status WithInvalidateLockHeld(const std::function<Status()>& fn) EXCLUDES(invalidate_lock_);
+  // kvm_gmem_release: invalidates the whole file on every listener, tells each the file is
+  // gone and forgets them all.
+  void ReleaseListeners() EXCLUDES(invalidate_lock_);
 
   // ---- inspection --------------------------------------------------------------------
   // Empty when every invariant holds; otherwise one line per violation naming the page.

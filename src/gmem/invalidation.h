@@ -23,6 +23,9 @@ class InvalidationListener {
   virtual Status SplitCrossBoundary(PgOff start, PgOff end) = 0;
   virtual void Zap(PgOff start, PgOff end, ZapFilter filter) = 0;
   virtual void InvalidateEnd(PgOff start, PgOff end) = 0;
+  // kvm_gmem_release: the file is gone (after a whole-file Begin/Zap/End); the listener
+  // has been dropped and must not expect further calls.
+  virtual void FileReleased() {}
 };
 
 }  // namespace cocomem::gmem

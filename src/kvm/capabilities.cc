@@ -28,7 +28,16 @@ long CheckExtension(const Params& params, const Vm* vm, long cap) {
     case KVM_CAP_VM_TYPES:
       return static_cast<long>(kSupportedVmTypes);
     case KVM_CAP_GUEST_MEMFD:
+    case KVM_CAP_USER_MEMORY:
+    case KVM_CAP_USER_MEMORY2:
       return 1;
+    case KVM_CAP_NR_MEMSLOTS:
+      return kUserMemSlots;
+    case KVM_CAP_MULTI_ADDRESS_SPACE:
+      return vm ? vm->nr_address_spaces() : 2;
+    case KVM_CAP_MEMORY_ATTRIBUTES:
+      // VM-level attributes: only without in-place conversion (then guest_memfd has them).
+      return params.gmem_in_place_conversion ? 0 : static_cast<long>(SupportedMemAttributes(vm));
     case KVM_CAP_GUEST_MEMFD_FLAGS:
       return static_cast<long>(SupportedGmemFlags(params, vm));
     case KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES:

@@ -2,7 +2,10 @@
 
 #include <cocomem/kvm.h>
 
+#include <fcntl.h>
+
 #include "base/process.h"
+#include "base/user_copy.h"
 #include "gmem/gmem_file.h"
 #include "kvm/kvm.h"
 
@@ -14,6 +17,28 @@ Result<long> VmFile::Ioctl(unsigned long request, uintptr_t arg) {
   switch (request) {
     case KVM_CHECK_EXTENSION:
       return vm_->CheckExtension(static_cast<long>(arg));
+    case KVM_SET_USER_MEMORY_REGION:
+    case KVM_SET_USER_MEMORY_REGION2: {
+      const bool v2 = request == KVM_SET_USER_MEMORY_REGION2;
+      kvm_userspace_memory_region2 mem{};
+      RETURN_IF_ERROR(CopyFromUser(&mem, arg, v2 ? sizeof(kvm_userspace_memory_region2)
+                                                 : sizeof(kvm_userspace_memory_region)));
+      auto resolve = [this](int fd) -> Result<std::shared_ptr<gmem::GmemFile>> {
+        std::shared_ptr<File> f = fds_.Get(fd);
+        if (!f) return Error(fcntl(fd, F_GETFD) < 0 ? EBADF : EINVAL);
+        auto g = std::dynamic_pointer_cast<gmem::GmemFile>(f);
+        if (!g) return Error(EINVAL);
+        return g;
+      };
+      RETURN_IF_ERROR(vm_->SetUserMemoryRegion(mem, v2, resolve));
+      return 0L;
+    }
+    case KVM_SET_MEMORY_ATTRIBUTES: {
+      kvm_memory_attributes attrs;
+      RETURN_IF_ERROR(CopyFromUser(&attrs, arg));
+      RETURN_IF_ERROR(vm_->SetMemoryAttributes(attrs));
+      return 0L;
+    }
     case KVM_CREATE_GUEST_MEMFD: {
       ASSIGN_OR_RETURN(auto file, gmem::GmemFile::Create(vm_->kvm().arena(), vm_->GmemTraits(),
                                                          vm_, arg));
