@@ -232,6 +232,18 @@ MemAttr Inode::AttrAt(PgOff off) const {
   return attrs_.Lookup(off).value_or(MemAttr::kShared);
 }
 
+bool Inode::RangeHasAttr(PgOff start, PgOff end, MemAttr attr) const {
+  ReaderLock l(&invalidate_lock_);
+  return attrs_.AllEqual(start, end, attr);
+}
+
+std::optional<PageOrder> Inode::FolioOrderAt(PgOff off) const {
+  MutexLock f(&folios_mu_);
+  auto ref = folios_.FolioAt(off);
+  if (!ref) return std::nullopt;
+  return ref->folio.order;
+}
+
 std::vector<std::pair<std::pair<PgOff, PgOff>, MemAttr>> Inode::AttributeRuns() const {
   ReaderLock l(&invalidate_lock_);
   std::vector<std::pair<std::pair<PgOff, PgOff>, MemAttr>> out;

@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,10 @@ class Inode {
   Status SetAttributes(PgOff start, PgOff end, MemAttr attr, PgOff* error_index)
       EXCLUDES(invalidate_lock_);
   MemAttr AttrAt(PgOff off) const EXCLUDES(invalidate_lock_);
+  // Whether every page of [start, end) has attribute `attr` (huge mappings need this).
+  bool RangeHasAttr(PgOff start, PgOff end, MemAttr attr) const EXCLUDES(invalidate_lock_);
+  // The order of the folio holding `off`, if one is present.
+  std::optional<PageOrder> FolioOrderAt(PgOff off) const EXCLUDES(invalidate_lock_);
   // Attribute runs, for reports and tests.
   std::vector<std::pair<std::pair<PgOff, PgOff>, MemAttr>> AttributeRuns() const
       EXCLUDES(invalidate_lock_);

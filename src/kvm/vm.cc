@@ -16,7 +16,9 @@ Vm::Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params)
       type_(type),
       params_(params),
       creator_pid_(CurrentPid()),
-      slots_(std::make_shared<MemslotSet>()) {}
+      slots_(std::make_shared<MemslotSet>()) {
+  for (auto& root : roots_) root = std::make_unique<tdp::TdpTable>();
+}
 
 Vm::~Vm() = default;
 
@@ -253,13 +255,23 @@ uint64_t Vm::mmu_invalidate_in_progress() const {
   return invalidate_.in_progress();
 }
 
-Status Vm::SplitCrossBoundary(uint16_t, Gfn, Gfn) {
-  // No page tables yet (the TDP MMU comes next): nothing maps a huge leaf to split.
+Status Vm::SplitCrossBoundary(uint16_t as_id, Gfn start, Gfn end) {
+  WriterLock w(&mmu_lock_);
+  const uint64_t before = Root(as_id).table_count();
+  RETURN_IF_ERROR(Root(as_id).SplitCrossBoundary(start, end));
+  if (Root(as_id).table_count() != before) splits_.Add();
   return Ok();
 }
 
-void Vm::ZapGfnRange(uint16_t, Gfn start, Gfn end, gmem::ZapFilter) {
-  if (start < end) zap_requests_.Add();
+void Vm::ZapGfnRange(uint16_t as_id, Gfn start, Gfn end, gmem::ZapFilter filter) {
+  if (!(start < end)) return;
+  zap_requests_.Add();
+  WriterLock w(&mmu_lock_);
+  const uint64_t n = Root(as_id).Zap(start, end, [filter](const tdp::Spte& s) {
+    return gmem::Includes(filter, s.is_private() ? gmem::ZapFilter::kPrivate
+                                                 : gmem::ZapFilter::kShared);
+  });
+  zapped_pages_.Add(n);
 }
 
 }  // namespace cocomem::kvm

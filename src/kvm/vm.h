@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <map>
 #include <memory>
 #include <vector>
@@ -18,9 +20,11 @@
 #include "base/stats.h"
 #include "gmem/attributes.h"
 #include "gmem/vm_traits.h"
+#include "kvm/fault.h"
 #include "kvm/memslot.h"
 #include "kvm/mmu_invalidate.h"
 #include "kvm/params.h"
+#include "kvm/tdp/tdp_table.h"
 #include "kvm/vm_type.h"
 
 struct kvm_userspace_memory_region2;
@@ -93,9 +97,32 @@ class Vm {
   uint64_t mmu_invalidate_seq() const { return invalidate_.seq(); }
   uint64_t mmu_invalidate_in_progress() const EXCLUDES(mmu_lock_);
 
+  // ---- the fault path and guest access -------------------------------------------------
+  // kvm_mmu_page_fault for one access: maps the GFN or says which exit userspace gets.
+  FaultResult HandleFault(const FaultRequest& req);
+  // Runs fn on the host address the TDP maps `gpa` to, with mmu_lock held shared so no
+  // zap can pull the page away meanwhile; false if nothing maps it (fault first).
+  bool WithGuestPage(uint16_t as_id, Gpa gpa, bool write, const std::function<void(std::byte*)>& fn)
+      EXCLUDES(mmu_lock_);
+  // The leaf mapping `gfn`, for tests and invariant checks.
+  std::optional<tdp::TdpTable::Mapping> LookupMapping(uint16_t as_id, Gfn gfn) const
+      EXCLUDES(mmu_lock_);
+  void ForEachMapping(uint16_t as_id,
+                      const std::function<void(const tdp::TdpTable::Mapping&)>& fn) const
+      EXCLUDES(mmu_lock_);
+  // Invariants of this VM's mappings: no SPTE of a kind its GFN's attribute disagrees
+  // with, no leaf larger than its folio, no leaf over mixed attributes. Empty if all hold.
+  std::vector<std::string> CheckInvariants() const;
+
   const StatsGroup& stats() const { return stats_; }
 
  private:
+  // The largest level at which `gfn` can be mapped (min of folio order, slot alignment,
+  // attribute uniformity and the VM type's limit).
+  tdp::Level MaxLevel(const Memslot& slot, Gfn gfn, bool is_private, PageOrder folio_order) const;
+  bool RangeHasAttr(const Memslot& slot, Gfn start, Gfn end, bool is_private) const;
+  tdp::TdpTable& Root(uint16_t as_id) { return *roots_[as_id]; }
+  const tdp::TdpTable& Root(uint16_t as_id) const { return *roots_[as_id]; }
   Status CreateSlotLocked(const kvm_userspace_memory_region2& mem, const GmemResolver& resolve,
                           const Memslot* old) REQUIRES(slots_mu_);
   void DeleteSlotLocked(const Memslot& old) REQUIRES(slots_mu_);
@@ -120,6 +147,8 @@ class Vm {
 
   mutable SharedMutex mmu_lock_;
   MmuInvalidate invalidate_;  // written under mmu_lock_ (exclusive)
+  // One TDP root per address space. Installs hold mmu_lock_ shared, zaps/splits exclusive.
+  std::unique_ptr<tdp::TdpTable> roots_[2];
 
   StatsGroup stats_{"kvm.vm"};
   Counter slots_created_{stats_, "memslots_created", "memslots created"};
@@ -127,6 +156,16 @@ class Vm {
   Counter attribute_changes_{stats_, "attribute_changes", "KVM_SET_MEMORY_ATTRIBUTES committed"};
   Counter invalidations_{stats_, "invalidations", "mmu invalidations (begin/end pairs)"};
   Counter zap_requests_{stats_, "zap_requests", "GFN ranges asked to be zapped"};
+  Counter zapped_pages_{stats_, "zapped_pages", "4K pages unmapped by zaps"};
+  Counter splits_{stats_, "tdp_splits", "SplitCrossBoundary calls that split huge leaves"};
+  Counter faults_{stats_, "faults", "guest page faults handled"};
+  Counter faults_4k_{stats_, "faults_mapped_4k", "faults that installed a 4K leaf"};
+  Counter faults_2m_{stats_, "faults_mapped_2m", "faults that installed a 2M leaf"};
+  Counter faults_1g_{stats_, "faults_mapped_1g", "faults that installed a 1G leaf"};
+  Counter faults_spurious_{stats_, "faults_spurious", "faults a racing fault had already fixed"};
+  Counter fault_retries_{stats_, "fault_retries", "faults retried for a racing invalidation"};
+  Counter memory_fault_exits_{stats_, "memory_fault_exits", "KVM_EXIT_MEMORY_FAULT exits"};
+  Counter mmio_exits_{stats_, "mmio_exits", "faults on GPAs without a memslot"};
 };
 
 }  // namespace cocomem::kvm

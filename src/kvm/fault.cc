@@ -1,0 +1,175 @@
+// The KVM x86 fault path with guest_memfd (§3.7, §7.4), and guest accesses through the TDP.
+#include <cocomem/kvm.h>
+
+#include <cerrno>
+#include <string>
+
+#include "gmem/gmem_file.h"
+#include "kvm/kvm.h"
+#include "kvm/vm.h"
+
+namespace cocomem::kvm {
+
+using tdp::Level;
+
+bool Vm::RangeHasAttr(const Memslot& slot, Gfn start, Gfn end, bool is_private) const {
+  if (params_.gmem_in_place_conversion && has_private_mem()) {
+    std::shared_ptr<gmem::GmemFile> file = slot.gmem.lock();
+    if (!file) return !is_private;
+    return file->inode().RangeHasAttr(slot.GmemIndex(start), slot.GmemIndex(end),
+                                      is_private ? gmem::MemAttr::kPrivate : gmem::MemAttr::kShared);
+  }
+  ReaderLock r(&attrs_mu_);
+  if (is_private) return vm_private_.AllEqual(start, end, true);
+  bool any = false;
+  vm_private_.ForEachIn(start, end, [&](Gfn, Gfn, bool) { any = true; });
+  return !any;
+}
+
+Level Vm::MaxLevel(const Memslot& slot, Gfn gfn, bool is_private, PageOrder folio_order) const {
+  for (Level l = tdp::LevelOf(folio_order); l != Level::k4K;
+       l = static_cast<Level>(static_cast<int>(l) - 1)) {
+    const Gfn base = AlignDown(gfn, tdp::OrderOf(l));
+    const Gfn end = base + tdp::PagesAt(l);
+    if (base < slot.base_gfn || slot.end_gfn() < end) continue;            // slot edges
+    if (!IsAlignedTo(slot.GmemIndex(base), tdp::OrderOf(l))) continue;     // misaligned binding
+    if (type_ == VmType::kTdx && is_private && l == Level::k1G) continue;  // TDX: private <= 2M
+    if (!RangeHasAttr(slot, base, end, is_private)) continue;              // mixed
+    return l;
+  }
+  return Level::k4K;
+}
+
+FaultResult Vm::HandleFault(const FaultRequest& req) {
+  faults_.Add();
+  const Gfn gfn = GfnOf(req.gpa);
+  FaultResult res;
+  auto memory_fault = [&](int error) {
+    res.kind = FaultResult::Kind::kMemoryFault;
+    res.error = error;
+    res.memory_fault_flags = req.is_private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+    memory_fault_exits_.Add();
+    return res;
+  };
+  for (;;) {
+    // Snapshot first: anything that invalidates after this makes the install retry.
+    const uint64_t seq = invalidate_.seq();
+    std::shared_ptr<const MemslotSet> slots = memslots();
+    const Memslot* slot = slots->Find(req.as_id, gfn);
+    if (req.is_private != MemIsPrivate(req.as_id, gfn)) return memory_fault(EFAULT);
+    if (!slot) {
+      res.kind = FaultResult::Kind::kMmio;
+      mmio_exits_.Add();
+      return res;
+    }
+    uint64_t frame = 0;
+    bool hva = false;
+    PageOrder order = PageOrder::k4K;
+    if (req.is_private || slot->gmem_only) {
+      std::shared_ptr<gmem::GmemFile> file = slot->gmem.lock();
+      if (!file) return memory_fault(EFAULT);  // guest_memfd closed
+      Result<gmem::Inode::PfnInfo> pfn = file->inode().GetPfn(slot->GmemIndex(gfn));
+      if (!pfn.ok()) return memory_fault(pfn.error());  // EHWPOISON, ENOMEM, ...
+      frame = pfn->pfn.value();
+      order = pfn->max_order;
+    } else {
+      frame = (slot->userspace_addr >> kPageShift) + (gfn - slot->base_gfn);
+      hva = true;
+    }
+    Level level = MaxLevel(*slot, gfn, req.is_private, order);
+    const bool writable = !(slot->flags & KVM_MEM_READONLY);
+
+    ReaderLock l(&mmu_lock_);
+    if (invalidate_.Retry(seq, gfn)) {
+      ++res.retries;
+      fault_retries_.Add();
+      continue;
+    }
+    for (;;) {
+      const Gfn base = AlignDown(gfn, tdp::OrderOf(level));
+      const tdp::Spte leaf =
+          tdp::Spte::MakeLeaf(frame - (gfn - base), writable, req.is_private, hva);
+      Status s = Root(req.as_id).Map(base, level, leaf);
+      if (s.ok()) {
+        (level == Level::k4K ? faults_4k_ : level == Level::k2M ? faults_2m_ : faults_1g_).Add();
+        break;
+      }
+      if (s.error() == EEXIST) {
+        faults_spurious_.Add();
+        break;
+      }
+      if (s.error() == EAGAIN && level != Level::k4K) {  // smaller mappings inside
+        level = static_cast<Level>(static_cast<int>(level) - 1);
+        continue;
+      }
+      return memory_fault(s.error());
+    }
+    res.level = level;
+    return res;
+  }
+}
+
+bool Vm::WithGuestPage(uint16_t as_id, Gpa gpa, bool write,
+                       const std::function<void(std::byte*)>& fn) {
+  const bool is_private = MemIsPrivate(as_id, GfnOf(gpa));
+  ReaderLock l(&mmu_lock_);
+  std::optional<tdp::TdpTable::Mapping> m = Root(as_id).Lookup(GfnOf(gpa));
+  if (!m || (write && !m->spte.writable()) || m->spte.is_private() != is_private) return false;
+  const uint64_t frame = m->FrameOf(GfnOf(gpa));
+  std::byte* page = m->spte.hva() ? reinterpret_cast<std::byte*>(frame << kPageShift)
+                                  : kvm().arena().HardwareView(Pfn(frame));
+  fn(page + (gpa.value() & (kPageSize - 1)));
+  return true;
+}
+
+std::optional<tdp::TdpTable::Mapping> Vm::LookupMapping(uint16_t as_id, Gfn gfn) const {
+  ReaderLock l(&mmu_lock_);
+  return Root(as_id).Lookup(gfn);
+}
+
+void Vm::ForEachMapping(uint16_t as_id,
+                        const std::function<void(const tdp::TdpTable::Mapping&)>& fn) const {
+  ReaderLock l(&mmu_lock_);
+  Root(as_id).ForEachLeaf(fn);
+}
+
+std::vector<std::string> Vm::CheckInvariants() const {
+  std::vector<std::string> v;
+  for (uint16_t as_id = 0; as_id < nr_address_spaces(); ++as_id) {
+    // Snapshot the leaves first: guest_memfd's locks come before mmu_lock.
+    std::vector<tdp::TdpTable::Mapping> leaves;
+    ForEachMapping(as_id, [&](const tdp::TdpTable::Mapping& m) { leaves.push_back(m); });
+    auto slots = memslots();
+    for (const auto& m : leaves) {
+      const Gfn end = m.gfn + tdp::PagesAt(m.level);
+      const std::string where = "GFN " + std::to_string(m.gfn.value()) + " (level " +
+                                std::to_string(static_cast<int>(m.level)) + ")";
+      const Memslot* slot = slots->Find(as_id, m.gfn);
+      if (!slot || slot->end_gfn() < end) {
+        v.push_back("leaf at " + where + " outside any memslot");
+        continue;
+      }
+      if (!RangeHasAttr(*slot, m.gfn, end, m.spte.is_private())) {
+        v.push_back("leaf at " + where + " disagrees with the attributes of its range");
+      }
+      if (m.spte.hva()) continue;
+      std::shared_ptr<gmem::GmemFile> file = slot->gmem.lock();
+      if (!file) {
+        v.push_back("leaf at " + where + " maps a PFN of a guest_memfd that is gone");
+        continue;
+      }
+      std::optional<PageOrder> order = file->inode().FolioOrderAt(slot->GmemIndex(m.gfn));
+      if (!order) {
+        v.push_back("leaf at " + where + " maps a page with no folio");
+      } else if (OrderBits(*order) < OrderBits(tdp::OrderOf(m.level))) {
+        v.push_back("leaf at " + where + " is larger than its folio");
+      }
+      if (file->inode().PfnOf(slot->GmemIndex(m.gfn)).value() != m.spte.frame()) {
+        v.push_back("leaf at " + where + " maps the wrong PFN");
+      }
+    }
+  }
+  return v;
+}
+
+}  // namespace cocomem::kvm
