@@ -2,6 +2,8 @@
 
 #include <cocomem/kvm.h>
 
+#include <thread>
+
 #include "kvm/params.h"
 #include "kvm/vm.h"
 #include "kvm/vm_type.h"
@@ -35,6 +37,16 @@ long CheckExtension(const Params& params, const Vm* vm, long cap) {
       return kUserMemSlots;
     case KVM_CAP_MULTI_ADDRESS_SPACE:
       return vm ? vm->nr_address_spaces() : 2;
+    case KVM_CAP_MEMORY_FAULT_INFO:
+    case KVM_CAP_PRE_FAULT_MEMORY:
+      return 1;
+    case KVM_CAP_EXIT_HYPERCALL:
+      return long{1} << KVM_HC_MAP_GPA_RANGE;
+    case KVM_CAP_MAX_VCPUS:
+    case KVM_CAP_MAX_VCPU_ID:
+      return kMaxVcpuIds;
+    case KVM_CAP_NR_VCPUS:
+      return static_cast<long>(std::thread::hardware_concurrency());
     case KVM_CAP_MEMORY_ATTRIBUTES:
       // VM-level attributes: only without in-place conversion (then guest_memfd has them).
       return params.gmem_in_place_conversion ? 0 : static_cast<long>(SupportedMemAttributes(vm));

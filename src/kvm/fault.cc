@@ -57,7 +57,10 @@ FaultResult Vm::HandleFault(const FaultRequest& req) {
     std::shared_ptr<const MemslotSet> slots = memslots();
     const Memslot* slot = slots->Find(req.as_id, gfn);
     if (req.is_private != MemIsPrivate(req.as_id, gfn)) return memory_fault(EFAULT);
-    if (!slot) {
+    // A private access needs a guest_memfd behind it, even where there is no memslot.
+    if (!slot && req.is_private) return memory_fault(EFAULT);
+    // No memslot, or a write to a read-only one: emulated MMIO.
+    if (!slot || (req.write && (slot->flags & KVM_MEM_READONLY))) {
       res.kind = FaultResult::Kind::kMmio;
       mmio_exits_.Add();
       return res;

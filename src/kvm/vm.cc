@@ -8,6 +8,7 @@
 #include "gmem/gmem_file.h"
 #include "kvm/capabilities.h"
 #include "kvm/gmem_binding.h"
+#include "kvm/vcpu.h"
 
 namespace cocomem::kvm {
 
@@ -20,7 +21,38 @@ Vm::Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params)
   for (auto& root : roots_) root = std::make_unique<tdp::TdpTable>();
 }
 
-Vm::~Vm() = default;
+Vm::~Vm() {
+  // Guest threads first, while everything they may touch still exists.
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
+  {
+    MutexLock l(&vcpus_mu_);
+    vcpus.swap(vcpus_);
+  }
+  vcpus.clear();
+}
+
+Result<Vcpu*> Vm::CreateVcpu(unsigned long id) {
+  if (id >= kMaxVcpuIds) return Error(EINVAL);
+  MutexLock l(&vcpus_mu_);
+  for (const auto& v : vcpus_) {
+    if (v->id() == id) return Error(EEXIST);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Vcpu> vcpu, Vcpu::Create(*this, static_cast<uint32_t>(id)));
+  vcpus_.push_back(std::move(vcpu));
+  return vcpus_.back().get();
+}
+
+Status Vm::EnableCap(uint32_t cap, uint32_t flags, uint64_t arg0) {
+  if (flags != 0) return Error(EINVAL);
+  switch (cap) {
+    case KVM_CAP_EXIT_HYPERCALL:
+      if (arg0 & ~(uint64_t{1} << KVM_HC_MAP_GPA_RANGE)) return Error(EINVAL);
+      exit_hypercall_mask_.store(arg0, std::memory_order_relaxed);
+      return Ok();
+    default:
+      return Error(EINVAL);
+  }
+}
 
 long Vm::CheckExtension(long cap) const { return kvm::CheckExtension(params_, this, cap); }
 

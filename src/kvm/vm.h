@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ namespace cocomem::kvm {
 
 class Kvm;
 class GmemBinding;
+class Vcpu;
+
+inline constexpr unsigned kMaxVcpuIds = 4096;  // KVM_MAX_VCPU_IDS (x86 default)
 
 struct GfnRange {
   uint16_t as_id;
@@ -97,6 +101,13 @@ class Vm {
   uint64_t mmu_invalidate_seq() const { return invalidate_.seq(); }
   uint64_t mmu_invalidate_in_progress() const EXCLUDES(mmu_lock_);
 
+  // ---- vCPUs -------------------------------------------------------------------------------
+  // KVM_CREATE_VCPU: EINVAL for id >= KVM_MAX_VCPU_IDS, EEXIST for a taken id.
+  Result<Vcpu*> CreateVcpu(unsigned long id) EXCLUDES(vcpus_mu_);
+  // KVM_ENABLE_CAP on the VM (KVM_CAP_EXIT_HYPERCALL).
+  Status EnableCap(uint32_t cap, uint32_t flags, uint64_t arg0);
+  uint64_t exit_hypercall_mask() const { return exit_hypercall_mask_.load(std::memory_order_relaxed); }
+
   // ---- the fault path and guest access -------------------------------------------------
   // kvm_mmu_page_fault for one access: maps the GFN or says which exit userspace gets.
   FaultResult HandleFault(const FaultRequest& req);
@@ -149,6 +160,10 @@ class Vm {
   MmuInvalidate invalidate_;  // written under mmu_lock_ (exclusive)
   // One TDP root per address space. Installs hold mmu_lock_ shared, zaps/splits exclusive.
   std::unique_ptr<tdp::TdpTable> roots_[2];
+
+  Mutex vcpus_mu_;
+  std::vector<std::unique_ptr<Vcpu>> vcpus_ GUARDED_BY(vcpus_mu_);
+  std::atomic<uint64_t> exit_hypercall_mask_{0};
 
   StatsGroup stats_{"kvm.vm"};
   Counter slots_created_{stats_, "memslots_created", "memslots created"};

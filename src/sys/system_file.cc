@@ -3,6 +3,7 @@
 #include <cocomem/kvm.h>
 #include <sys/sysmacros.h>
 
+#include "kvm/vcpu.h"
 #include "sys/vm_file.h"
 
 namespace cocomem::sys {
@@ -20,6 +21,9 @@ Result<long> SystemFile::Ioctl(unsigned long request, uintptr_t arg) {
                                             FdTable::CloseOnExec::kYes));
       return long{fd};
     }
+    case KVM_GET_VCPU_MMAP_SIZE:
+      if (arg != 0) return Error(EINVAL);
+      return static_cast<long>(kvm::kVcpuMmapSize);
     default:
       // x86's kvm_arch_dev_ioctl answers unknown system ioctls with EINVAL, not ENOTTY.
       return Error(EINVAL);

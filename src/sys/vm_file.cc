@@ -8,6 +8,7 @@
 #include "base/user_copy.h"
 #include "gmem/gmem_file.h"
 #include "kvm/kvm.h"
+#include "sys/vcpu_file.h"
 
 namespace cocomem::sys {
 
@@ -37,6 +38,18 @@ Result<long> VmFile::Ioctl(unsigned long request, uintptr_t arg) {
       kvm_memory_attributes attrs;
       RETURN_IF_ERROR(CopyFromUser(&attrs, arg));
       RETURN_IF_ERROR(vm_->SetMemoryAttributes(attrs));
+      return 0L;
+    }
+    case KVM_CREATE_VCPU: {
+      ASSIGN_OR_RETURN(kvm::Vcpu * vcpu, vm_->CreateVcpu(arg));
+      ASSIGN_OR_RETURN(int fd, fds_.Install(std::make_shared<VcpuFile>(vm_, vcpu),
+                                            FdTable::CloseOnExec::kYes));
+      return long{fd};
+    }
+    case KVM_ENABLE_CAP: {
+      kvm_enable_cap cap;
+      RETURN_IF_ERROR(CopyFromUser(&cap, arg));
+      RETURN_IF_ERROR(vm_->EnableCap(cap.cap, cap.flags, cap.args[0]));
       return 0L;
     }
     case KVM_CREATE_GUEST_MEMFD: {
