@@ -83,7 +83,8 @@ FaultResult Vm::HandleFault(const FaultRequest& req) {
     const bool writable = !(slot->flags & KVM_MEM_READONLY);
 
     ReaderLock l(&mmu_lock_);
-    if (invalidate_.Retry(seq, gfn)) {
+    const Gfn leaf_base = AlignDown(gfn, tdp::OrderOf(level));
+    if (invalidate_.Retry(seq, leaf_base, leaf_base + tdp::PagesAt(level))) {
       ++res.retries;
       fault_retries_.Add();
       continue;

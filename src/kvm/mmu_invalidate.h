@@ -38,9 +38,12 @@ class MmuInvalidate {
 
   uint64_t seq() const { return seq_.load(std::memory_order_acquire); }
   uint64_t in_progress() const { return in_progress_; }
-  // mmu_invalidate_retry_gfn, called with mmu_lock held.
-  bool Retry(uint64_t snapshot, Gfn gfn) const {
-    if (in_progress_ && range_valid_ && !(gfn < start_) && gfn < end_) return true;
+  // mmu_invalidate_retry_gfn, called with mmu_lock held, for a fault about to install a
+  // leaf over [start, end): the whole leaf, not just the faulting GFN, since a huge leaf
+  // sized before an invalidation began may reach into its range (a conversion of part of
+  // a huge folio, between its zap and its end, must not get a 2M leaf over that part).
+  bool Retry(uint64_t snapshot, Gfn start, Gfn end) const {
+    if (in_progress_ && range_valid_ && start < end_ && start_ < end) return true;
     return seq_.load(std::memory_order_relaxed) != snapshot;
   }
 
