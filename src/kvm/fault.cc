@@ -93,7 +93,7 @@ FaultResult Vm::HandleFault(const FaultRequest& req) {
       const Gfn base = AlignDown(gfn, tdp::OrderOf(level));
       const tdp::Spte leaf =
           tdp::Spte::MakeLeaf(frame - (gfn - base), writable, req.is_private, hva);
-      Status s = Root(req.as_id).Map(base, level, leaf);
+      Status s = Root(req.as_id, req.is_private).Map(base, level, leaf);
       if (s.ok()) {
         (level == Level::k4K ? faults_4k_ : level == Level::k2M ? faults_2m_ : faults_1g_).Add();
         break;
@@ -117,7 +117,7 @@ bool Vm::WithGuestPage(uint16_t as_id, Gpa gpa, bool write,
                        const std::function<void(std::byte*)>& fn) {
   const bool is_private = MemIsPrivate(as_id, GfnOf(gpa));
   ReaderLock l(&mmu_lock_);
-  std::optional<tdp::TdpTable::Mapping> m = Root(as_id).Lookup(GfnOf(gpa));
+  std::optional<tdp::TdpTable::Mapping> m = Root(as_id, is_private).Lookup(GfnOf(gpa));
   if (!m || (write && !m->spte.writable()) || m->spte.is_private() != is_private) return false;
   const uint64_t frame = m->FrameOf(GfnOf(gpa));
   std::byte* page = m->spte.hva() ? reinterpret_cast<std::byte*>(frame << kPageShift)
@@ -128,13 +128,17 @@ bool Vm::WithGuestPage(uint16_t as_id, Gpa gpa, bool write,
 
 std::optional<tdp::TdpTable::Mapping> Vm::LookupMapping(uint16_t as_id, Gfn gfn) const {
   ReaderLock l(&mmu_lock_);
-  return Root(as_id).Lookup(gfn);
+  std::optional<tdp::TdpTable::Mapping> m;
+  ForEachRoot(as_id, [&](const tdp::TdpTable& root) {
+    if (!m) m = root.Lookup(gfn);
+  });
+  return m;
 }
 
 void Vm::ForEachMapping(uint16_t as_id,
                         const std::function<void(const tdp::TdpTable::Mapping&)>& fn) const {
   ReaderLock l(&mmu_lock_);
-  Root(as_id).ForEachLeaf(fn);
+  ForEachRoot(as_id, [&](const tdp::TdpTable& root) { root.ForEachLeaf(fn); });
 }
 
 std::vector<std::string> Vm::CheckInvariants() const {

@@ -19,6 +19,7 @@ Vm::Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params)
       creator_pid_(CurrentPid()),
       slots_(std::make_shared<MemslotSet>()) {
   for (auto& root : roots_) root = std::make_unique<tdp::TdpTable>();
+  if (type_ == VmType::kTdx) mirror_ = std::make_unique<tdp::TdpTable>();
 }
 
 Vm::~Vm() {
@@ -282,6 +283,13 @@ void Vm::InvalidateEnd() {
   invalidations_.Add();
 }
 
+size_t Vm::mirror_leaf_count() const {
+  ReaderLock r(&mmu_lock_);
+  size_t n = 0;
+  if (mirror_) mirror_->ForEachLeaf([&](const tdp::TdpTable::Mapping&) { ++n; });
+  return n;
+}
+
 uint64_t Vm::mmu_invalidate_in_progress() const {
   ReaderLock r(&mmu_lock_);
   return invalidate_.in_progress();
@@ -289,21 +297,26 @@ uint64_t Vm::mmu_invalidate_in_progress() const {
 
 Status Vm::SplitCrossBoundary(uint16_t as_id, Gfn start, Gfn end) {
   WriterLock w(&mmu_lock_);
-  const uint64_t before = Root(as_id).table_count();
-  RETURN_IF_ERROR(Root(as_id).SplitCrossBoundary(start, end));
-  if (Root(as_id).table_count() != before) splits_.Add();
-  return Ok();
+  Status result;
+  ForEachRoot(as_id, [&](tdp::TdpTable& r) {
+    const uint64_t before = r.table_count();
+    if (result.ok()) result = r.SplitCrossBoundary(start, end);
+    if (r.table_count() != before) splits_.Add();
+  });
+  return result;
 }
 
 void Vm::ZapGfnRange(uint16_t as_id, Gfn start, Gfn end, gmem::ZapFilter filter) {
   if (!(start < end)) return;
   zap_requests_.Add();
   WriterLock w(&mmu_lock_);
-  const uint64_t n = Root(as_id).Zap(start, end, [filter](const tdp::Spte& s) {
-    return gmem::Includes(filter, s.is_private() ? gmem::ZapFilter::kPrivate
-                                                 : gmem::ZapFilter::kShared);
+  ForEachRoot(as_id, [&](tdp::TdpTable& root) {
+    const uint64_t n = root.Zap(start, end, [filter](const tdp::Spte& s) {
+      return gmem::Includes(filter, s.is_private() ? gmem::ZapFilter::kPrivate
+                                                   : gmem::ZapFilter::kShared);
+    });
+    zapped_pages_.Add(n);
   });
-  zapped_pages_.Add(n);
 }
 
 }  // namespace cocomem::kvm

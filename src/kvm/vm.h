@@ -121,6 +121,8 @@ class Vm {
   void ForEachMapping(uint16_t as_id,
                       const std::function<void(const tdp::TdpTable::Mapping&)>& fn) const
       EXCLUDES(mmu_lock_);
+  // Number of leaves in the private (mirror) root; 0 for VMs without one.
+  size_t mirror_leaf_count() const EXCLUDES(mmu_lock_);
   // Invariants of this VM's mappings: no SPTE of a kind its GFN's attribute disagrees
   // with, no leaf larger than its folio, no leaf over mixed attributes. Empty if all hold.
   std::vector<std::string> CheckInvariants() const;
@@ -132,8 +134,25 @@ class Vm {
   // attribute uniformity and the VM type's limit).
   tdp::Level MaxLevel(const Memslot& slot, Gfn gfn, bool is_private, PageOrder folio_order) const;
   bool RangeHasAttr(const Memslot& slot, Gfn start, Gfn end, bool is_private) const;
-  tdp::TdpTable& Root(uint16_t as_id) { return *roots_[as_id]; }
-  const tdp::TdpTable& Root(uint16_t as_id) const { return *roots_[as_id]; }
+  // The root a mapping of this kind lives in: VMs with external private tables (TDX) keep
+  // private GFNs in a mirror root and shared ones in the direct root; others use one root.
+  tdp::TdpTable& Root(uint16_t as_id, bool is_private) {
+    return is_private && mirror_ ? *mirror_ : *roots_[as_id];
+  }
+  const tdp::TdpTable& Root(uint16_t as_id, bool is_private) const {
+    return is_private && mirror_ ? *mirror_ : *roots_[as_id];
+  }
+  // Every root of an address space (the mirror belongs to address space 0).
+  template <typename Fn>
+  void ForEachRoot(uint16_t as_id, Fn&& fn) const {
+    fn(static_cast<const tdp::TdpTable&>(*roots_[as_id]));
+    if (as_id == 0 && mirror_) fn(static_cast<const tdp::TdpTable&>(*mirror_));
+  }
+  template <typename Fn>
+  void ForEachRoot(uint16_t as_id, Fn&& fn) {
+    fn(*roots_[as_id]);
+    if (as_id == 0 && mirror_) fn(*mirror_);
+  }
   Status CreateSlotLocked(const kvm_userspace_memory_region2& mem, const GmemResolver& resolve,
                           const Memslot* old) REQUIRES(slots_mu_);
   void DeleteSlotLocked(const Memslot& old) REQUIRES(slots_mu_);
@@ -160,6 +179,8 @@ class Vm {
   MmuInvalidate invalidate_;  // written under mmu_lock_ (exclusive)
   // One TDP root per address space. Installs hold mmu_lock_ shared, zaps/splits exclusive.
   std::unique_ptr<tdp::TdpTable> roots_[2];
+  // TDX: the mirror of the Secure EPT. Its external hooks come from the TDX glue.
+  std::unique_ptr<tdp::TdpTable> mirror_;
 
   Mutex vcpus_mu_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_ GUARDED_BY(vcpus_mu_);

@@ -216,6 +216,22 @@ TEST_F(FaultTest, AFaultRacingAnInvalidationRetries) {
   EXPECT_GT(vm_->stats().Get("fault_retries"), 0u);
 }
 
+TEST_F(FaultTest, TdxVmsKeepPrivateMappingsInAMirrorRoot) {
+  SetUpVm(KVM_X86_TDX_VM);
+  SetUpGmem(2 * k2M, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+  ASSERT_EQ(Convert(0, k2M, true), 0);
+  ASSERT_EQ(Fault(0, true).kind, FaultResult::Kind::kMapped);        // private: mirror
+  ASSERT_EQ(Fault(k2M, false).kind, FaultResult::Kind::kMapped);     // shared: direct
+  EXPECT_EQ(vm_->mirror_leaf_count(), 1u);
+  int leaves = 0;
+  vm_->ForEachMapping(0, [&](const tdp::TdpTable::Mapping&) { ++leaves; });
+  EXPECT_EQ(leaves, 2);
+  ExpectInvariants();
+  ASSERT_EQ(Convert(0, k2M, false), 0);  // the conversion zaps the mirror leaf
+  EXPECT_EQ(vm_->mirror_leaf_count(), 0u);
+  ExpectInvariants();
+}
+
 TEST_F(FaultTest, VmAttributesWithSeparateSharedBacking) {
   SetUpVm(KVM_X86_SW_PROTECTED_VM, "0");
   // Private memory from a guest_memfd without MMAP, shared from ordinary memory.
