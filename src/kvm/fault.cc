@@ -114,8 +114,9 @@ FaultResult Vm::HandleFault(const FaultRequest& req) {
 }
 
 bool Vm::WithGuestPage(uint16_t as_id, Gpa gpa, bool write,
-                       const std::function<void(std::byte*)>& fn) {
-  const bool is_private = MemIsPrivate(as_id, GfnOf(gpa));
+                       const std::function<void(std::byte*)>& fn,
+                       std::optional<bool> access_private) {
+  const bool is_private = access_private ? *access_private : MemIsPrivate(as_id, GfnOf(gpa));
   ReaderLock l(&mmu_lock_);
   std::optional<tdp::TdpTable::Mapping> m = Root(as_id, is_private).Lookup(GfnOf(gpa));
   if (!m || (write && !m->spte.writable()) || m->spte.is_private() != is_private) return false;

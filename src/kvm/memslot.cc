@@ -37,10 +37,8 @@ std::shared_ptr<const MemslotSet> MemslotSet::With(std::shared_ptr<const Memslot
   auto out = std::make_shared<MemslotSet>(*this);
   if (const Memslot* old = ById(slot->as_id, slot->id)) {
     out->by_gfn_.erase({old->as_id, old->base_gfn.value()});
-    out->total_pages_ -= old->npages;
   }
   out->by_gfn_[{slot->as_id, slot->base_gfn.value()}] = slot.get();
-  out->total_pages_ += slot->npages;
   out->by_id_[Key(slot->as_id, slot->id)] = std::move(slot);
   return out;
 }
@@ -49,7 +47,6 @@ std::shared_ptr<const MemslotSet> MemslotSet::Without(uint16_t as_id, uint16_t i
   auto out = std::make_shared<MemslotSet>(*this);
   if (const Memslot* old = ById(as_id, id)) {
     out->by_gfn_.erase({as_id, old->base_gfn.value()});
-    out->total_pages_ -= old->npages;
     out->by_id_.erase(Key(as_id, id));
   }
   return out;

@@ -51,7 +51,6 @@ class MemslotSet {
   std::shared_ptr<const MemslotSet> With(std::shared_ptr<const Memslot> slot) const;
   std::shared_ptr<const MemslotSet> Without(uint16_t as_id, uint16_t id) const;
 
-  uint64_t total_pages() const { return total_pages_; }
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     for (const auto& [key, slot] : by_id_) fn(*slot);
@@ -61,7 +60,6 @@ class MemslotSet {
   static uint32_t Key(uint16_t as_id, uint16_t id) { return (uint32_t{as_id} << 16) | id; }
   std::map<uint32_t, std::shared_ptr<const Memslot>> by_id_;
   std::map<std::pair<uint16_t, uint64_t>, const Memslot*> by_gfn_;  // (as, base gfn)
-  uint64_t total_pages_ = 0;
 };
 
 }  // namespace cocomem::kvm

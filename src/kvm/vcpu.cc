@@ -95,16 +95,20 @@ void Vcpu::ExitToHost(int error) {
 
 void Vcpu::AccessPage(uint64_t gpa, std::byte* buf, size_t len, bool write) {
   for (;;) {
-    const bool done = vm_.WithGuestPage(0, Gpa(gpa), write, [&](std::byte* p) {
-      if (write) {
-        std::memcpy(p, buf, len);
-      } else {
-        std::memcpy(buf, p, len);
-      }
-    });
+    // The access's kind, once per attempt: the hit path and the fault use the same answer.
+    const bool is_private = vm_.MemIsPrivate(0, GfnOf(Gpa(gpa)));
+    const bool done = vm_.WithGuestPage(
+        0, Gpa(gpa), write,
+        [&](std::byte* p) {
+          if (write) {
+            std::memcpy(p, buf, len);
+          } else {
+            std::memcpy(buf, p, len);
+          }
+        },
+        is_private);
     if (done) return;
-    const FaultResult r =
-        vm_.HandleFault(FaultRequest{0, Gpa(gpa), vm_.MemIsPrivate(0, GfnOf(Gpa(gpa))), write});
+    const FaultResult r = vm_.HandleFault(FaultRequest{0, Gpa(gpa), is_private, write});
     switch (r.kind) {
       case FaultResult::Kind::kMapped:
         continue;

@@ -112,9 +112,10 @@ class Vm {
   // kvm_mmu_page_fault for one access: maps the GFN or says which exit userspace gets.
   FaultResult HandleFault(const FaultRequest& req);
   // Runs fn on the host address the TDP maps `gpa` to, with mmu_lock held shared so no
-  // zap can pull the page away meanwhile; false if nothing maps it (fault first).
-  bool WithGuestPage(uint16_t as_id, Gpa gpa, bool write, const std::function<void(std::byte*)>& fn)
-      EXCLUDES(mmu_lock_);
+  // zap can pull the page away meanwhile; false if nothing maps it (fault first). The
+  // access is private iff `is_private` (default: the GPA's attribute, looked up here).
+  bool WithGuestPage(uint16_t as_id, Gpa gpa, bool write, const std::function<void(std::byte*)>& fn,
+                     std::optional<bool> is_private = std::nullopt) EXCLUDES(mmu_lock_);
   // The leaf mapping `gfn`, for tests and invariant checks.
   std::optional<tdp::TdpTable::Mapping> LookupMapping(uint16_t as_id, Gfn gfn) const
       EXCLUDES(mmu_lock_);

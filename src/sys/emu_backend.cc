@@ -35,6 +35,14 @@ auto ToLibc(const Result<T>& r) {
   }
 }
 
+ssize_t ToLibcSize(const Result<size_t>& r) {
+  if (!r.ok()) {
+    errno = r.error();
+    return -1;
+  }
+  return static_cast<ssize_t>(*r);
+}
+
 bool PageReadable(uintptr_t addr) {
   char byte;
   iovec local{&byte, 1};
@@ -142,29 +150,25 @@ int EmuBackend::Madvise(void* addr, size_t len, int advice) {
 ssize_t EmuBackend::Read(int fd, void* buf, size_t count) {
   auto file = fds_.Get(fd);
   if (!file) return ::read(fd, buf, count);
-  auto r = file->Read(buf, count);
-  return r.ok() ? static_cast<ssize_t>(*r) : (errno = r.error(), -1);
+  return ToLibcSize(file->Read(buf, count));
 }
 
 ssize_t EmuBackend::Write(int fd, const void* buf, size_t count) {
   auto file = fds_.Get(fd);
   if (!file) return ::write(fd, buf, count);
-  auto r = file->Write(buf, count);
-  return r.ok() ? static_cast<ssize_t>(*r) : (errno = r.error(), -1);
+  return ToLibcSize(file->Write(buf, count));
 }
 
 ssize_t EmuBackend::Pread(int fd, void* buf, size_t count, off_t offset) {
   auto file = fds_.Get(fd);
   if (!file) return ::pread(fd, buf, count, offset);
-  auto r = file->Pread(buf, count, offset);
-  return r.ok() ? static_cast<ssize_t>(*r) : (errno = r.error(), -1);
+  return ToLibcSize(file->Pread(buf, count, offset));
 }
 
 ssize_t EmuBackend::Pwrite(int fd, const void* buf, size_t count, off_t offset) {
   auto file = fds_.Get(fd);
   if (!file) return ::pwrite(fd, buf, count, offset);
-  auto r = file->Pwrite(buf, count, offset);
-  return r.ok() ? static_cast<ssize_t>(*r) : (errno = r.error(), -1);
+  return ToLibcSize(file->Pwrite(buf, count, offset));
 }
 
 int EmuBackend::Ftruncate(int fd, off_t len) {
