@@ -34,6 +34,7 @@ Level Vm::MaxLevel(const Memslot& slot, Gfn gfn, bool is_private, PageOrder foli
     if (base < slot.base_gfn || slot.end_gfn() < end) continue;            // slot edges
     if (!IsAlignedTo(slot.GmemIndex(base), tdp::OrderOf(l))) continue;     // misaligned binding
     if (type_ == VmType::kTdx && is_private && l == Level::k1G) continue;  // TDX: private <= 2M
+    if (type_ == VmType::kTdx && is_private && GuestInhibited(base)) continue;
     if (!RangeHasAttr(slot, base, end, is_private)) continue;              // mixed
     return l;
   }
@@ -79,7 +80,7 @@ FaultResult Vm::HandleFault(const FaultRequest& req) {
       frame = (slot->userspace_addr >> kPageShift) + (gfn - slot->base_gfn);
       hva = true;
     }
-    Level level = MaxLevel(*slot, gfn, req.is_private, order);
+    Level level = std::min(MaxLevel(*slot, gfn, req.is_private, order), req.max_level);
     const bool writable = !(slot->flags & KVM_MEM_READONLY);
 
     ReaderLock l(&mmu_lock_);
@@ -89,6 +90,7 @@ FaultResult Vm::HandleFault(const FaultRequest& req) {
       fault_retries_.Add();
       continue;
     }
+    bool busy = false;
     for (;;) {
       const Gfn base = AlignDown(gfn, tdp::OrderOf(level));
       const tdp::Spte leaf =
@@ -100,13 +102,28 @@ FaultResult Vm::HandleFault(const FaultRequest& req) {
       }
       if (s.error() == EEXIST) {
         faults_spurious_.Add();
+        res.spurious = true;
+        break;
+      }
+      if (s.error() == EINPROGRESS) {  // a racing install or module contention: fault again
+        busy = true;
         break;
       }
       if (s.error() == EAGAIN && level != Level::k4K) {  // smaller mappings inside
         level = static_cast<Level>(static_cast<int>(level) - 1);
         continue;
       }
+      if (s.error() == EIO || dead()) {  // a SEAMCALL failed: the VM is bugged
+        res.kind = FaultResult::Kind::kError;
+        res.error = EIO;
+        return res;
+      }
       return memory_fault(s.error());
+    }
+    if (busy) {
+      ++res.retries;
+      fault_retries_.Add();
+      continue;
     }
     res.level = level;
     return res;

@@ -24,9 +24,23 @@ Params Kvm::params() const {
 Result<std::shared_ptr<Vm>> Kvm::CreateVm(unsigned long type) {
   std::optional<VmType> t = SupportedVmType(type);
   if (!t) return Error(EINVAL);
-  auto vm = std::make_shared<Vm>(shared_from_this(), *t, params());
+  tdx::TdxHost* tdx_host = nullptr;
+  if (*t == VmType::kTdx) {
+    Result<tdx::TdxHost*> h = this->tdx_host();
+    if (!h.ok()) return Error(EINVAL);  // TDX unavailable, as without the module
+    tdx_host = *h;
+  }
+  auto vm = std::make_shared<Vm>(shared_from_this(), *t, params(), tdx_host);
   vms_created_.Add();
   return vm;
+}
+
+Result<tdx::TdxHost*> Kvm::tdx_host() {
+  MutexLock l(&mu_);
+  if (!tdx_host_) {
+    ASSIGN_OR_RETURN(tdx_host_, tdx::TdxHost::Create(*arena_));
+  }
+  return tdx_host_.get();
 }
 
 long Kvm::CheckExtension(long cap) const { return kvm::CheckExtension(params(), nullptr, cap); }

@@ -10,6 +10,7 @@
 #include "base/stats.h"
 #include "host/arena.h"
 #include "kvm/params.h"
+#include "kvm/tdx/tdx_host.h"
 #include "kvm/vm.h"
 
 namespace cocomem::kvm {
@@ -31,6 +32,9 @@ class Kvm : public std::enable_shared_from_this<Kvm> {
   Result<std::shared_ptr<Vm>> CreateVm(unsigned long type) EXCLUDES(mu_);
   long CheckExtension(long cap) const EXCLUDES(mu_);
 
+  // The host's TDX state (the module over the arena), set up on first use.
+  Result<tdx::TdxHost*> tdx_host() EXCLUDES(mu_);
+
   const StatsGroup& stats() const { return stats_; }
 
  private:
@@ -39,6 +43,7 @@ class Kvm : public std::enable_shared_from_this<Kvm> {
   const std::unique_ptr<host::Arena> arena_;
   mutable Mutex mu_;
   Params params_ GUARDED_BY(mu_);
+  std::unique_ptr<tdx::TdxHost> tdx_host_ GUARDED_BY(mu_);
 
   StatsGroup stats_{"kvm"};
   Counter vms_created_{stats_, "vms_created", "VMs created"};

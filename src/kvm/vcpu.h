@@ -10,11 +10,13 @@
 #include <cocomem/guest.h>
 #include <cocomem/kvm.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <thread>
 
+#include "base/memory_types.h"
 #include "base/result.h"
 #include "kvm/fault.h"
 
@@ -51,6 +53,16 @@ class Vcpu {
   void GuestSync(uint64_t value);
   uint64_t GuestHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2);
   void GuestHalt();
+  // TDX: TDG.MEM.PAGE.ACCEPT, TDVMCALL MapGPA, TDG.MR.REPORT's MRTD (guest.h).
+  uint64_t GuestTdxAccept(uint64_t gpa, int level);
+  uint64_t GuestTdxMapGpa(uint64_t gpa, uint64_t size);
+  uint64_t GuestTdxGetMrtd(uint8_t mrtd[48]);
+  uint64_t GuestSharedGpaMask() const;
+
+  // ---- kicks ----------------------------------------------------------------------------
+  // Returns once this vCPU is outside guest mode or has left it since the call began
+  // (kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE) for one vCPU).
+  void WaitOutsideGuestMode() const;
 
  private:
   Vcpu(Vm& vm, uint32_t id, int run_fd, kvm_run* run) : vm_(vm), id_(id), run_fd_(run_fd), run_(run) {}
@@ -60,6 +72,17 @@ class Vcpu {
   void ExitToHost(int error);
   // One page's access; loops through faults and exits until it succeeds.
   void AccessPage(uint64_t gpa, std::byte* buf, size_t len, bool write);
+  // A TD's access to a private GPA: the CPU walks the Secure EPT while in the TD.
+  void TdPrivateAccess(uint64_t gpa, std::byte* buf, size_t len, bool write);
+  // What KVM_RUN gets from a fault that did not map: fills run_ and exits to the host.
+  // Returns false for MMIO (the caller emulates it).
+  bool ExitForFault(const FaultResult& r, uint64_t gpa);
+  // TDH.VP.ENTER / TD exit around the time the CPU runs in the TD (vcpu->mode and the
+  // module's epoch refcounts).
+  void EnterTd();
+  void ExitTd();
+  // The guest is dead: exits with `reason` (KVM_EXIT_SHUTDOWN) or error, forever.
+  [[noreturn]] void ExitForever(uint32_t exit_reason, int error);
 
   Vm& vm_;  // owns us
   const uint32_t id_;
@@ -75,6 +98,10 @@ class Vcpu {
   void (*fn_)(ccm_guest*, void*) = nullptr;
   void* arg_ = nullptr;
   std::thread thread_;
+
+  // Odd while the vCPU runs in the guest (IN_GUEST_MODE); bumped on every entry and exit.
+  std::atomic<uint64_t> mode_seq_{0};
+  Pfn tdvpr_;  // TDX: set by the first KVM_RUN
 };
 
 }  // namespace cocomem::kvm

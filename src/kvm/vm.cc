@@ -4,22 +4,28 @@
 
 #include <cerrno>
 
+#include "base/check.h"
 #include "base/process.h"
 #include "gmem/gmem_file.h"
 #include "kvm/capabilities.h"
 #include "kvm/gmem_binding.h"
+#include "kvm/tdx/tdx_vm.h"
 #include "kvm/vcpu.h"
 
 namespace cocomem::kvm {
 
-Vm::Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params)
+Vm::Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params, tdx::TdxHost* tdx_host)
     : kvm_(std::move(kvm)),
       type_(type),
       params_(params),
       creator_pid_(CurrentPid()),
       slots_(std::make_shared<MemslotSet>()) {
   for (auto& root : roots_) root = std::make_unique<tdp::TdpTable>();
-  if (type_ == VmType::kTdx) mirror_ = std::make_unique<tdp::TdpTable>();
+  if (type_ == VmType::kTdx) {
+    CHECK(tdx_host);
+    tdx_ = std::make_unique<tdx::TdxVm>(*this, *tdx_host);
+    mirror_ = std::make_unique<tdp::TdpTable>(tdx_.get());
+  }
 }
 
 Vm::~Vm() {
@@ -30,10 +36,56 @@ Vm::~Vm() {
     vcpus.swap(vcpus_);
   }
   vcpus.clear();
+  // The TD goes before its mirror table: teardown reclaims every page the module holds.
+  tdx_.reset();
+}
+
+void Vm::MarkDead(std::string reason) {
+  MutexLock l(&dead_mu_);
+  if (dead_.load(std::memory_order_relaxed)) return;
+  dead_reason_ = std::move(reason);
+  dead_.store(true, std::memory_order_release);
+}
+
+std::string Vm::dead_reason() const {
+  MutexLock l(&dead_mu_);
+  return dead_reason_;
+}
+
+void Vm::ForEachVcpu(const std::function<void(Vcpu&)>& fn) {
+  MutexLock l(&vcpus_mu_);
+  for (auto& v : vcpus_) fn(*v);
+}
+
+Status Vm::WithSlotsLock(const std::function<Status()>& fn) {
+  MutexLock l(&slots_mu_);
+  return fn();
+}
+
+bool Vm::GuestInhibited(Gfn gfn) const {
+  ReaderLock r(&attrs_mu_);
+  return guest_inhibit_.Lookup(gfn).has_value();
+}
+
+Status Vm::SplitForAccept(Gfn gfn, tdp::Level level) {
+  {
+    WriterLock w(&attrs_mu_);
+    const Gfn base = AlignDown(gfn, PageOrder::k2M);
+    guest_inhibit_.Assign(base, base + PagesIn(PageOrder::k2M), true);
+  }
+  WriterLock w(&mmu_lock_);
+  for (;;) {
+    std::optional<tdp::TdpTable::Mapping> m = mirror_->Lookup(gfn);
+    if (!m || m->level <= level) return Ok();
+    RETURN_IF_ERROR(mirror_->Split(gfn, m->level));
+    splits_.Add();
+  }
 }
 
 Result<Vcpu*> Vm::CreateVcpu(unsigned long id) {
   if (id >= kMaxVcpuIds) return Error(EINVAL);
+  // tdx_vcpu_create(): a TD's vCPUs come after KVM_TDX_INIT_VM.
+  if (tdx_ && tdx_->state() == tdx::TdState::kUninitialized) return Error(EIO);
   MutexLock l(&vcpus_mu_);
   for (const auto& v : vcpus_) {
     if (v->id() == id) return Error(EEXIST);

@@ -36,6 +36,10 @@ class GmemFile;
 }
 
 namespace cocomem::kvm {
+namespace tdx {
+class TdxHost;
+class TdxVm;
+}  // namespace tdx
 
 class Kvm;
 class GmemBinding;
@@ -55,8 +59,9 @@ inline constexpr uint64_t kTaskSizeMax = (1ull << 47) - 4096;  // x86-64 TASK_SI
 
 class Vm {
  public:
-  // Use Kvm::CreateVm.
-  Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params);
+  // Use Kvm::CreateVm. TDX VMs get the host's TDX state.
+  Vm(std::shared_ptr<Kvm> kvm, VmType type, const Params& params,
+     tdx::TdxHost* tdx_host = nullptr);
   ~Vm();
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
@@ -128,9 +133,25 @@ class Vm {
   // with, no leaf larger than its folio, no leaf over mixed attributes. Empty if all hold.
   std::vector<std::string> CheckInvariants() const;
 
+  // ---- TDX and VM death -------------------------------------------------------------------
+  // KVM's TDX state for this VM; nullptr unless the VM type is TDX.
+  tdx::TdxVm* tdx() const { return tdx_.get(); }
+  // kvm_vm_dead()/KVM_BUG_ON(): every later ioctl on the VM and its vCPUs fails with EIO.
+  void MarkDead(std::string reason) EXCLUDES(dead_mu_);
+  bool dead() const { return dead_.load(std::memory_order_acquire); }
+  std::string dead_reason() const EXCLUDES(dead_mu_);
+  void ForEachVcpu(const std::function<void(Vcpu&)>& fn) EXCLUDES(vcpus_mu_);
+  // A TDX guest accepted `gfn` at `level` while a larger private leaf maps it: split that
+  // leaf down to `level` (BLOCK, TRACK, DEMOTE) and keep its 2M range at 4K from now on
+  // (KVM's GUEST_INHIBIT, one-way).
+  Status SplitForAccept(Gfn gfn, tdp::Level level) EXCLUDES(mmu_lock_);
+  // Holds kvm->slots_lock around fn (TDX INIT_MEM_REGION: no memslot changes meanwhile).
+  Status WithSlotsLock(const std::function<Status()>& fn) EXCLUDES(slots_mu_);
+
   const StatsGroup& stats() const { return stats_; }
 
  private:
+  bool GuestInhibited(Gfn gfn) const;
   // The largest level at which `gfn` can be mapped (min of folio order, slot alignment,
   // attribute uniformity and the VM type's limit).
   tdp::Level MaxLevel(const Memslot& slot, Gfn gfn, bool is_private, PageOrder folio_order) const;
@@ -180,8 +201,14 @@ class Vm {
   MmuInvalidate invalidate_;  // written under mmu_lock_ (exclusive)
   // One TDP root per address space. Installs hold mmu_lock_ shared, zaps/splits exclusive.
   std::unique_ptr<tdp::TdpTable> roots_[2];
-  // TDX: the mirror of the Secure EPT. Its external hooks come from the TDX glue.
+  // TDX: KVM's TD state, and the mirror of the Secure EPT whose hooks it implements.
+  std::unique_ptr<tdx::TdxVm> tdx_;
   std::unique_ptr<tdp::TdpTable> mirror_;
+  IntervalMap<Gfn, bool> guest_inhibit_ GUARDED_BY(attrs_mu_);  // 2M ranges kept at 4K
+
+  mutable Mutex dead_mu_;
+  std::atomic<bool> dead_{false};
+  std::string dead_reason_ GUARDED_BY(dead_mu_);
 
   Mutex vcpus_mu_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_ GUARDED_BY(vcpus_mu_);

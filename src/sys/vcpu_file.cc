@@ -7,12 +7,25 @@
 
 #include "base/process.h"
 #include "base/user_copy.h"
+#include "kvm/tdx/tdx_vm.h"
+#include "kvm/vm.h"
 
 namespace cocomem::sys {
 
 Result<long> VcpuFile::Ioctl(unsigned long request, uintptr_t arg) {
   if (CurrentPid() != vm_->creator_pid()) return Error(EIO);
+  if (vm_->dead()) return Error(EIO);
   switch (request) {
+    case KVM_MEMORY_ENCRYPT_OP: {
+      kvm::tdx::TdxVm* td = vm_->tdx();
+      if (!td) return Error(EINVAL);  // kvm_arch_vcpu_unlocked_ioctl without TDX
+      kvm_tdx_cmd cmd;
+      RETURN_IF_ERROR(CopyFromUser(&cmd, arg));
+      const Status s = td->VcpuIoctl(*vcpu_, cmd);
+      RETURN_IF_ERROR(CopyToUser(arg, cmd));
+      RETURN_IF_ERROR(s);
+      return 0L;
+    }
     case KVM_RUN:
       if (arg != 0) return Error(EINVAL);
       RETURN_IF_ERROR(vcpu_->Run());

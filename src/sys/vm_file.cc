@@ -8,6 +8,7 @@
 #include "base/user_copy.h"
 #include "gmem/gmem_file.h"
 #include "kvm/kvm.h"
+#include "kvm/tdx/tdx_vm.h"
 #include "sys/vcpu_file.h"
 
 namespace cocomem::sys {
@@ -15,7 +16,19 @@ namespace cocomem::sys {
 Result<long> VmFile::Ioctl(unsigned long request, uintptr_t arg) {
   // kvm_vm_ioctl: only the creating process may drive the VM.
   if (CurrentPid() != vm_->creator_pid()) return Error(EIO);
+  if (vm_->dead()) return Error(EIO);  // kvm->vm_dead
   switch (request) {
+    case KVM_MEMORY_ENCRYPT_OP: {
+      // x86: ENOTTY without a confidential-computing backend for this VM type.
+      kvm::tdx::TdxVm* td = vm_->tdx();
+      if (!td) return Error(ENOTTY);
+      kvm_tdx_cmd cmd;
+      RETURN_IF_ERROR(CopyFromUser(&cmd, arg));
+      const Status s = td->VmIoctl(cmd);
+      RETURN_IF_ERROR(CopyToUser(arg, cmd));  // hw_error goes back either way
+      RETURN_IF_ERROR(s);
+      return 0L;
+    }
     case KVM_CHECK_EXTENSION:
       return vm_->CheckExtension(static_cast<long>(arg));
     case KVM_SET_USER_MEMORY_REGION:

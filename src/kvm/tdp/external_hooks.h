@@ -4,6 +4,8 @@
 // split_external_spte. All by GFN, level and PFN — never a folio (decision 1).
 //
 // A hook that fails makes the table operation fail with nothing changed in the mirror.
+// EINPROGRESS means contention (TDX_OPERAND_BUSY): the fault should simply be retried.
+// EIO means the external table is broken and the VM has been marked bugged.
 #pragma once
 
 #include "base/memory_types.h"

@@ -5,6 +5,7 @@
 //   bit 2      writable
 //   bit 3      private (lives in the private/mirror root; zap filters use it)
 //   bit 4      target is a host virtual page (a shared non-guest_memfd slot), not a PFN
+//   bit 5      frozen (alone, not present): a mirror entry being changed externally
 //   bits 12-63 leaf: target frame; non-leaf: the child table's address
 #pragma once
 
@@ -30,7 +31,8 @@ constexpr unsigned IndexAt(Gfn gfn, int level) {
 }
 
 struct Spte {
-  static constexpr uint64_t kPresent = 1, kLeaf = 2, kWritable = 4, kPrivate = 8, kHva = 16;
+  static constexpr uint64_t kPresent = 1, kLeaf = 2, kWritable = 4, kPrivate = 8, kHva = 16,
+                            kFrozen = 32;
   static constexpr uint64_t kFrameMask = ~uint64_t{4095};
 
   uint64_t raw = 0;

@@ -8,6 +8,9 @@ namespace cocomem::kvm::tdp {
 namespace {
 
 constexpr uint64_t kTableTag = Spte::kPresent;  // present, not leaf
+// A mirror entry whose external counterpart is being changed (KVM's FROZEN_SPTE): not
+// present, and no other fault may touch it until the owner stores the final value.
+constexpr uint64_t kFrozen = Spte::kFrozen;
 
 Gfn BaseOfEntry(Gfn base, unsigned index, int level) {
   return base + uint64_t{index} * PagesAt(static_cast<Level>(level));
@@ -45,20 +48,29 @@ Status TdpTable::Map(Gfn gfn, Level level, Spte leaf) {
   for (int lvl = kRootLevel; lvl > target; --lvl) {
     std::atomic<uint64_t>& slot = t->e[IndexAt(gfn, lvl)];
     uint64_t v = slot.load(std::memory_order_acquire);
+    if (v == kFrozen) return Error(EINPROGRESS);  // another fault is linking it: retry
     if (!(v & Spte::kPresent)) {
       Table* child = NewTable();
       if (!child) return Error(ENOMEM);
-      const Level child_level = static_cast<Level>(lvl - 1);
-      if (hooks_) {
-        // The child covers what the entry covers: PagesAt(lvl) pages from an aligned base.
-        const Gfn child_base(gfn.value() & ~(PagesAt(static_cast<Level>(lvl)) - 1));
-        if (Status s = hooks_->LinkTable(child_base, child_level); !s.ok()) {
-          FreeTable(child, lvl - 1);
-          return s;
-        }
-      }
       const uint64_t want = reinterpret_cast<uint64_t>(child) | kTableTag;
-      if (slot.compare_exchange_strong(v, want, std::memory_order_acq_rel)) {
+      if (hooks_) {
+        // Freeze the entry while the external table learns of the child, so that a racing
+        // fault neither links a second table nor sees one the module has not got.
+        if (!slot.compare_exchange_strong(v, kFrozen, std::memory_order_acq_rel)) {
+          FreeTable(child, lvl - 1);
+          if (v == kFrozen) return Error(EINPROGRESS);
+        } else {
+          // The child covers what the entry covers: PagesAt(lvl) pages from an aligned base.
+          const Gfn child_base(gfn.value() & ~(PagesAt(static_cast<Level>(lvl)) - 1));
+          if (Status s = hooks_->LinkTable(child_base, static_cast<Level>(lvl - 1)); !s.ok()) {
+            slot.store(0, std::memory_order_release);
+            FreeTable(child, lvl - 1);
+            return s;
+          }
+          slot.store(want, std::memory_order_release);
+          v = want;
+        }
+      } else if (slot.compare_exchange_strong(v, want, std::memory_order_acq_rel)) {
         v = want;
       } else {
         FreeTable(child, lvl - 1);  // another fault linked one first: use theirs
@@ -69,8 +81,20 @@ Status TdpTable::Map(Gfn gfn, Level level, Spte leaf) {
   }
   std::atomic<uint64_t>& slot = t->e[IndexAt(gfn, target)];
   uint64_t expected = slot.load(std::memory_order_acquire);
+  if (expected == kFrozen) return Error(EINPROGRESS);
   if (expected & Spte::kPresent) return Error((expected & Spte::kLeaf) ? EEXIST : EAGAIN);
-  if (hooks_) RETURN_IF_ERROR(hooks_->SetLeaf(gfn, level, Pfn(leaf.frame())));
+  if (hooks_) {
+    if (!slot.compare_exchange_strong(expected, kFrozen, std::memory_order_acq_rel)) {
+      if (expected == kFrozen) return Error(EINPROGRESS);
+      return Error((expected & Spte::kLeaf) ? EEXIST : EAGAIN);
+    }
+    if (Status s = hooks_->SetLeaf(gfn, level, Pfn(leaf.frame())); !s.ok()) {
+      slot.store(0, std::memory_order_release);
+      return s;
+    }
+    slot.store(leaf.raw, std::memory_order_release);
+    return Ok();
+  }
   if (!slot.compare_exchange_strong(expected, leaf.raw, std::memory_order_acq_rel)) {
     return Error((expected & Spte::kLeaf) ? EEXIST : EAGAIN);
   }

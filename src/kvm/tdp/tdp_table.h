@@ -7,8 +7,10 @@
 // publishes the parent entry last; if preparing fails, the table is as it was.
 //
 // A mirror table (hooks != nullptr) reports every change to the external private table
-// first and changes itself only if that succeeded; its installs need mmu_lock exclusive,
-// and its non-leaf tables are never freed while it lives (S-EPT pages stay until teardown).
+// first and changes itself only if that succeeded. Its installs may also run under shared
+// mmu_lock: the entry is frozen while the hook runs, and a fault meeting a frozen entry
+// gets EINPROGRESS (retry), as KVM's FROZEN_SPTE does. Its non-leaf tables are never freed while
+// it lives (S-EPT pages stay until teardown).
 #pragma once
 
 #include <atomic>
@@ -42,8 +44,9 @@ class TdpTable {
 
   // Maps [gfn, gfn + PagesAt(level)) (gfn aligned) with `leaf`. EEXIST if a leaf already
   // covers the GFN (a racing fault won: nothing to do); EAGAIN if smaller mappings exist
-  // inside the range (map at a lower level); ENOMEM if a table cannot be allocated; an
-  // external hook's error for mirror tables. Nothing changes on failure.
+  // inside the range (map at a lower level); ENOMEM if a table cannot be allocated; EINPROGRESS
+  // if a racing mirror install holds an entry on the way (retry); an external hook's
+  // error for mirror tables. Nothing changes on failure.
   Status Map(Gfn gfn, Level level, Spte leaf);
 
   // The leaf translating `gfn`, if any.
