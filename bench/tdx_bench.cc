@@ -5,10 +5,12 @@
 #include <cocomem/cocomem.hpp>
 #include <cocomem/guest.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <openssl/evp.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -70,15 +72,21 @@ struct Td {
   }
 };
 
-std::vector<uint8_t> Image() {
-  std::vector<uint8_t> v(kImagePages * k4K);
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(i * 13 + (i >> 12));
-  return v;
-}
+// The image: page aligned, as INIT_MEM_REGION sources must be.
+struct Image {
+  uint8_t* p;
+  Image() {
+    p = static_cast<uint8_t*>(std::aligned_alloc(k4K, size()));
+    for (size_t i = 0; i < size(); ++i) p[i] = static_cast<uint8_t>(i * 13 + (i >> 12));
+  }
+  ~Image() { std::free(p); }
+  const uint8_t* data() const { return p; }
+  static size_t size() { return kImagePages * k4K; }
+};
 
 // KVM_TDX_INIT_MEM_REGION of 8 MiB into a fresh TD; bytes = the image's bytes.
 void InitMemRegion(benchmark::State& state, bool measure) {
-  const std::vector<uint8_t> image = Image();
+  const Image image;
   for (auto _ : state) {
     state.PauseTiming();
     {
@@ -99,7 +107,7 @@ BENCHMARK(BM_InitMemRegionUnmeasured)->Unit(benchmark::kMillisecond)->UseRealTim
 // What a measured page hashes: PAGE.ADD's block, then per 256 bytes MR.EXTEND's header and
 // the data (49 blocks, 6272 bytes per 4K page). bytes = the image's bytes, as above.
 void BM_Sha384SameStream(benchmark::State& state) {
-  const std::vector<uint8_t> image = Image();
+  const Image image;
   uint8_t block[128] = {};
   unsigned char digest[48];
   for (auto _ : state) {
@@ -123,7 +131,7 @@ BENCHMARK(BM_Sha384SameStream)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // SHA-384 of just the image's bytes (no block headers).
 void BM_Sha384ImageOnly(benchmark::State& state) {
-  const std::vector<uint8_t> image = Image();
+  const Image image;
   unsigned char digest[48];
   for (auto _ : state) {
     unsigned len = 0;
@@ -137,7 +145,7 @@ BENCHMARK(BM_Sha384ImageOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
 // memcpy of the image into fresh (never touched) shared memory, as INIT_MEM_REGION copies
 // into fresh guest pages.
 void BM_MemcpyFresh(benchmark::State& state) {
-  const std::vector<uint8_t> image = Image();
+  const Image image;
   const int fd = memfd_create("bench-fresh", MFD_CLOEXEC);
   CHECK(ftruncate(fd, static_cast<off_t>(image.size())) == 0);
   for (auto _ : state) {
@@ -188,7 +196,7 @@ void PrivateFaults(benchmark::State& state, int level) {
   FaultArgs args{level ? 8u : 512u, size, level};
   Td td(size, level ? GUEST_MEMFD_FLAG_HUGETLB : 0, level ? 9 : 0, AcceptGuest, &args);
   // Commit the memory up front, as a VMM preallocating guest RAM would.
-  CHECK(ccm_fallocate(td.gmem.get(), 0, 0, static_cast<off_t>(size)) == 0);
+  CHECK_MSG(ccm_fallocate(td.gmem.get(), FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size)) == 0, std::strerror(errno));
   CHECK(Td::Cmd(td.vm.get(), KVM_TDX_FINALIZE_VM, 0, 0) == 0);
   const uint64_t step = level ? k2M : k4K;
   uint64_t done_in_pass = 0;

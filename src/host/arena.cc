@@ -293,6 +293,7 @@ Status Arena::ChangeDirectMap(PfnRange range, bool present) {
     direct_map_removed_.Assign(range.start, range.end(), true);
     direct_map_removed_pages_.Add(range.npages - removed_before);
   }
+  any_direct_map_removed_.store(!direct_map_removed_.empty(), std::memory_order_release);
   return Ok();
 }
 
@@ -300,8 +301,14 @@ Status Arena::RemoveDirectMap(PfnRange range) { return ChangeDirectMap(range, fa
 Status Arena::RestoreDirectMap(PfnRange range) { return ChangeDirectMap(range, true); }
 
 bool Arena::IsDirectMapped(Pfn pfn) const {
+  if (!any_direct_map_removed_.load(std::memory_order_acquire)) return true;
   MutexLock l(&mu_);
   return !direct_map_removed_.Lookup(pfn).has_value();
+}
+
+bool Arena::IsDirectMapped(PfnRange range) const {
+  if (!any_direct_map_removed_.load(std::memory_order_acquire)) return true;
+  return CountDirectMapRemoved(range) == 0;
 }
 
 uint64_t Arena::CountDirectMapRemoved(PfnRange range) const {

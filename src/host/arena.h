@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -85,6 +86,7 @@ class Arena {
   Status RemoveDirectMap(PfnRange range);
   Status RestoreDirectMap(PfnRange range);
   bool IsDirectMapped(Pfn pfn) const;
+  bool IsDirectMapped(PfnRange range) const;  // every page of it
   // Pages of `range` without a direct map.
   uint64_t CountDirectMapRemoved(PfnRange range) const;
 
@@ -125,6 +127,7 @@ class Arena {
   mutable Mutex mu_;
   PfnAllocator allocator_ GUARDED_BY(mu_){0};
   IntervalMap<Pfn, bool> direct_map_removed_ GUARDED_BY(mu_);  // runs of removed pages
+  std::atomic<bool> any_direct_map_removed_{false};  // lock-free fast path of the checks
 
   StatsGroup stats_{"host.arena"};
   Counter reservations_{stats_, "reservations", "PFN ranges reserved"};
