@@ -1,3 +1,40 @@
 # The TDX module emulator (src/tdx/module): one file per SEAMCALL/TDCALL leaf.
 set(COCOMEM_TDX_MODULE_SOURCES
+  tdx/module/hpa_checks.cc
+  tdx/module/introspection.cc
+  tdx/module/measurement.cc
+  tdx/module/pamt.cc
+  tdx/module/seamcall_stats.cc
+  tdx/module/sept_state.cc
+  tdx/module/sept_walk.cc
+  tdx/module/status.cc
+  tdx/module/td_access.cc
+  tdx/module/td_side.cc
+  tdx/module/tdg_mem_page_accept.cc
+  tdx/module/tdh_mem_page_add.cc
+  tdx/module/tdh_mem_page_aug.cc
+  tdx/module/tdh_mem_page_demote.cc
+  tdx/module/tdh_mem_page_promote.cc
+  tdx/module/tdh_mem_page_remove.cc
+  tdx/module/tdh_mem_range_block.cc
+  tdx/module/tdh_mem_range_unblock.cc
+  tdx/module/tdh_mem_sept_add.cc
+  tdx/module/tdh_mem_sept_rd.cc
+  tdx/module/tdh_mem_sept_remove.cc
+  tdx/module/tdh_mem_track.cc
+  tdx/module/tdh_mng_addcx.cc
+  tdx/module/tdh_mng_create.cc
+  tdx/module/tdh_mng_init.cc
+  tdx/module/tdh_mng_key_config.cc
+  tdx/module/tdh_mng_key_freeid.cc
+  tdx/module/tdh_mng_vpflushdone.cc
+  tdx/module/tdh_mr_extend.cc
+  tdx/module/tdh_mr_finalize.cc
+  tdx/module/tdh_phymem_page_reclaim.cc
+  tdx/module/tdh_phymem_page_wbinvd.cc
+  tdx/module/tdh_vp_addcx.cc
+  tdx/module/tdh_vp_create.cc
+  tdx/module/tdh_vp_flush.cc
+  tdx/module/tdh_vp_init.cc
+  tdx/module/tdx_module.cc
 )
