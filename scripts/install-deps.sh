@@ -6,6 +6,7 @@ packages=(
   cmake ninja-build clang clang-14 libclang-rt-14-dev lld pkg-config make
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libssl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  chromium  # renders `cocomem run --html` pages in the test suite (headless)
 )
 
 missing=()

@@ -1,4 +1,5 @@
 // The C facade of include/cocomem/sys.h: each call goes to the current backend.
+#include <cocomem/kvm.h>
 #include <cocomem/sys.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -7,6 +8,7 @@
 #include <cstdarg>
 #include <cstdint>
 
+#include "base/trace.h"
 #include "sys/backend.h"
 
 using cocomem::sys::Backend;
@@ -47,7 +49,35 @@ int ccm_ioctl(int fd, unsigned long request, ...) {
   const auto arg = static_cast<uintptr_t>(va_arg(ap, unsigned long));
   va_end(ap);
   Backend* b = BackendOrFail();
-  return b ? b->Ioctl(fd, request, arg) : -1;
+  if (!cocomem::trace::Enabled()) return b ? b->Ioctl(fd, request, arg) : -1;
+  // Traced: one complete event per ioctl, named after it, with the fd and the result.
+  const char* name = [request]() -> const char* {
+    switch (request) {
+      case KVM_CREATE_VM: return "KVM_CREATE_VM";
+      case KVM_CHECK_EXTENSION: return "KVM_CHECK_EXTENSION";
+      case KVM_GET_VCPU_MMAP_SIZE: return "KVM_GET_VCPU_MMAP_SIZE";
+      case KVM_CREATE_VCPU: return "KVM_CREATE_VCPU";
+      case KVM_RUN: return "KVM_RUN";
+      case KVM_SET_USER_MEMORY_REGION: return "KVM_SET_USER_MEMORY_REGION";
+      case KVM_SET_USER_MEMORY_REGION2: return "KVM_SET_USER_MEMORY_REGION2";
+      case KVM_SET_MEMORY_ATTRIBUTES: return "KVM_SET_MEMORY_ATTRIBUTES";
+      case KVM_SET_MEMORY_ATTRIBUTES2: return "KVM_SET_MEMORY_ATTRIBUTES2";
+      case KVM_CREATE_GUEST_MEMFD: return "KVM_CREATE_GUEST_MEMFD";
+      case KVM_PRE_FAULT_MEMORY: return "KVM_PRE_FAULT_MEMORY";
+      case KVM_ENABLE_CAP: return "KVM_ENABLE_CAP";
+      case KVM_MEMORY_ENCRYPT_OP: return "KVM_MEMORY_ENCRYPT_OP";
+      case CCM_VCPU_SET_GUEST: return "CCM_VCPU_SET_GUEST";
+      default: return "ioctl";
+    }
+  }();
+  cocomem::trace::Scope scope("ioctl", name);
+  scope.Arg("fd", static_cast<uint64_t>(fd));
+  const int rc = b ? b->Ioctl(fd, request, arg) : -1;
+  const int saved = errno;
+  scope.Arg("ret", std::to_string(rc));
+  if (rc < 0) scope.Arg("errno", static_cast<uint64_t>(saved));
+  errno = saved;
+  return rc;
 }
 
 int ccm_fallocate(int fd, int mode, off_t offset, off_t len) {

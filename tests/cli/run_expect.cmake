@@ -1,0 +1,23 @@
+# Runs CMD (a ;-list) and checks its exit code and output.
+#   -DCMD=a|b|c          the command, arguments separated by |
+#   -DEXIT=N             the exit code it must return
+#   -DSTDERR_EQ=...      stderr must be exactly this (optional; trailing newline ignored)
+#   -DSTDERR_RE=...      stderr must match this regex (optional)
+#   -DSTDOUT_RE=...      stdout must match this regex (optional)
+string(REPLACE "|" ";" CMD "${CMD}")
+execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL EXIT)
+  message(FATAL_ERROR "exit code ${rc}, expected ${EXIT}\nstdout:\n${out}\nstderr:\n${err}")
+endif()
+if(DEFINED STDERR_EQ)
+  string(STRIP "${err}" err_s)
+  if(NOT err_s STREQUAL STDERR_EQ)
+    message(FATAL_ERROR "stderr differs\n  got:      ${err_s}\n  expected: ${STDERR_EQ}")
+  endif()
+endif()
+if(DEFINED STDERR_RE AND NOT err MATCHES "${STDERR_RE}")
+  message(FATAL_ERROR "stderr does not match '${STDERR_RE}':\n${err}")
+endif()
+if(DEFINED STDOUT_RE AND NOT out MATCHES "${STDOUT_RE}")
+  message(FATAL_ERROR "stdout does not match '${STDOUT_RE}':\n${out}")
+endif()
