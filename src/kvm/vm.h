@@ -130,7 +130,7 @@ class Vm {
   // Number of leaves in the private (mirror) root; 0 for VMs without one.
   size_t mirror_leaf_count() const EXCLUDES(mmu_lock_);
   // Invariants of this VM's mappings: no SPTE of a kind its GFN's attribute disagrees
-  // with, no leaf larger than its folio, no leaf over mixed attributes. Empty if all hold.
+  // with, no leaf over a page without a folio or with the wrong PFN, no leaf over mixed attributes. Empty if all hold.
   std::vector<std::string> CheckInvariants() const;
 
   // ---- TDX and VM death -------------------------------------------------------------------

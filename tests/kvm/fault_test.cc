@@ -218,6 +218,20 @@ TEST_F(FaultTest, AFaultRacingAnInvalidationRetries) {
 
 TEST_F(FaultTest, TdxVmsKeepPrivateMappingsInAMirrorRoot) {
   SetUpVm(KVM_X86_TDX_VM);
+  // A runnable TD: KVM_TDX_INIT_VM, one initialized vCPU, KVM_TDX_FINALIZE_VM.
+  std::vector<uint8_t> init(sizeof(kvm_tdx_init_vm), 0);
+  kvm_tdx_cmd cmd{};
+  cmd.id = KVM_TDX_INIT_VM;
+  cmd.data = reinterpret_cast<uint64_t>(init.data());
+  ASSERT_EQ(ccm_ioctl(vm_fd_.get(), KVM_MEMORY_ENCRYPT_OP, &cmd), 0) << std::strerror(errno);
+  UniqueFd vcpu(ccm_ioctl(vm_fd_.get(), KVM_CREATE_VCPU, 0));
+  ASSERT_TRUE(vcpu.valid());
+  cmd = kvm_tdx_cmd{};
+  cmd.id = KVM_TDX_INIT_VCPU;
+  ASSERT_EQ(ccm_ioctl(vcpu.get(), KVM_MEMORY_ENCRYPT_OP, &cmd), 0) << std::strerror(errno);
+  cmd = kvm_tdx_cmd{};
+  cmd.id = KVM_TDX_FINALIZE_VM;
+  ASSERT_EQ(ccm_ioctl(vm_fd_.get(), KVM_MEMORY_ENCRYPT_OP, &cmd), 0) << std::strerror(errno);
   SetUpGmem(2 * k2M, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
   ASSERT_EQ(Convert(0, k2M, true), 0);
   ASSERT_EQ(Fault(0, true).kind, FaultResult::Kind::kMapped);        // private: mirror

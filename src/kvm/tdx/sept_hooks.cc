@@ -16,6 +16,7 @@ using ::cocomem::tdx::TDX_OPERAND_BUSY;
 using ::cocomem::tdx::TDX_SUCCESS;
 
 Status TdxVm::LinkTable(Gfn gfn, tdp::Level level) {
+  if (state() == TdState::kUninitialized) return Bug("S-EPT change before KVM_TDX_INIT_VM", 0);
   // The new table holds entries of `level`; the entry pointing to it is one level up,
   // which in the module's numbering is `level` itself (PT table: SEPT.ADD at level 1).
   ASSIGN_OR_RETURN(Pfn page, AllocPage());
@@ -40,6 +41,7 @@ Status TdxVm::LinkTable(Gfn gfn, tdp::Level level) {
 }
 
 Status TdxVm::SetLeaf(Gfn gfn, tdp::Level level, Pfn pfn) {
+  if (state() == TdState::kUninitialized) return Bug("S-EPT change before KVM_TDX_INIT_VM", 0);
   const uint64_t gpa = GpaOf(gfn).value();
   const uint64_t npages = tdp::PagesAt(level);
   ClflushPfn(vm_.kvm().arena(), pfn, npages);  // every 4K page of a huge AUG
