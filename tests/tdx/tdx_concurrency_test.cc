@@ -178,5 +178,28 @@ TEST_F(ConcurrencyTest, TwoTdsRacingForPages) {
   EXPECT_EQ(unexpected_.load(), 0);
 }
 
+// A vCPU thread inside the TD keeps TRACK at PREVIOUS_TLB_EPOCH_BUSY (after one TRACK has
+// moved past its epoch) until it exits; then TRACK succeeds again.
+TEST_F(ConcurrencyTest, TrackIsEpochBusyUntilTheVcpuThreadExits) {
+  CreateTd();
+  Finalize();
+  const Hpa vcpu(tdvprs_[0]);
+  std::atomic<int> phase{0};
+  std::thread guest([&] {
+    ASSERT_EQ(module_->VpEnter(vcpu), TDX_SUCCESS);
+    phase.store(1);
+    while (phase.load() != 2) std::this_thread::yield();  // "running in the TD"
+    module_->TdExitEpoch(vcpu);
+    phase.store(3);
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  ASSERT_EQ(Call(Leaf::kMemTrack, tdr_), TDX_SUCCESS);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Call(Leaf::kMemTrack, tdr_), TDX_PREVIOUS_TLB_EPOCH_BUSY);
+  phase.store(2);
+  while (phase.load() != 3) std::this_thread::yield();
+  EXPECT_EQ(Call(Leaf::kMemTrack, tdr_), TDX_SUCCESS);
+  guest.join();
+}
+
 }  // namespace
 }  // namespace cocomem::tdx::testing
