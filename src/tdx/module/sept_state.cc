@@ -100,6 +100,24 @@ uint64_t EntryHpa(uint64_t raw, unsigned level) {
 
 bool IsLeaf(SeptState s) { return kFlags[Idx(s)].leaf; }
 bool IsBlocked(SeptState s) { return kFlags[Idx(s)].blocked; }
+
+SeptState BlockedOf(SeptState s) {
+  switch (s) {
+    case SeptState::kNlMapped: return SeptState::kNlBlocked;
+    case SeptState::kMapped: return SeptState::kBlocked;
+    case SeptState::kPending: return SeptState::kPendingBlocked;
+    default: return s;
+  }
+}
+
+SeptState UnblockedOf(SeptState s) {
+  switch (s) {
+    case SeptState::kNlBlocked: return SeptState::kNlMapped;
+    case SeptState::kBlocked: return SeptState::kMapped;
+    case SeptState::kPendingBlocked: return SeptState::kPending;
+    default: return s;
+  }
+}
 bool IsPresent(SeptState s) { return kFlags[Idx(s)].present; }
 bool GuestAccessibleLeaf(SeptState s) { return kFlags[Idx(s)].guest_accessible; }
 bool TlbTrackingRequired(SeptState s) { return kFlags[Idx(s)].tlb_tracking; }

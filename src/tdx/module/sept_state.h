@@ -52,6 +52,10 @@ uint64_t EntryHpa(uint64_t raw, unsigned level);
 
 bool IsLeaf(SeptState s);
 bool IsBlocked(SeptState s);
+// RANGE.BLOCK's and RANGE.UNBLOCK's transitions (§1.3): NL_MAPPED <-> NL_BLOCKED,
+// MAPPED <-> BLOCKED, PENDING <-> PENDING_BLOCKED; any other state maps to itself.
+SeptState BlockedOf(SeptState s);
+SeptState UnblockedOf(SeptState s);
 bool IsPresent(SeptState s);  // RWX != 0: the walk continues/the CPU may access
 bool GuestAccessibleLeaf(SeptState s);
 bool TlbTrackingRequired(SeptState s);

@@ -55,9 +55,7 @@ TdxStatus MemPageDemote(ModuleState& m, Regs& r) {
     return WithOperand(TDX_OPERAND_BUSY, kOpRcx);
 
   // Commit: build the child table, split the PAMT entry, publish the table last.
-  const SeptState child_state =
-      (state == SeptState::kMapped || state == SeptState::kBlocked) ? SeptState::kMapped
-                                                                    : SeptState::kPending;
+  const SeptState child_state = sept::UnblockedOf(state);  // children come out unblocked
   const unsigned child_level = pi.level - 1;
   uint64_t* t = m.Table(PfnOf(Hpa(r.r8)));
   for (unsigned i = 0; i < sept::kEntries; ++i)

@@ -6,15 +6,6 @@
 
 namespace cocomem::tdx::leaf {
 
-static SeptState BlockedStateOf(SeptState s) {
-  switch (s) {
-    case SeptState::kNlMapped: return SeptState::kNlBlocked;
-    case SeptState::kMapped: return SeptState::kBlocked;
-    case SeptState::kPending: return SeptState::kPendingBlocked;
-    default: CHECK(false);
-  }
-}
-
 TdxStatus MemRangeBlock(ModuleState& m, Regs& r) {
   TdAccess access;
   if (TdxStatus s = access.Acquire(m, r.rdx, {kOpRdx, LockMode::kShared, true, kOpsBlock});
@@ -43,7 +34,7 @@ TdxStatus MemRangeBlock(ModuleState& m, Regs& r) {
       .bepoch.store(td.td_epoch.load(std::memory_order_acquire), std::memory_order_release);
   uint64_t target = sept::IsLeaf(state) ? sept::EntryHpa(entry.raw(), pi.level)
                                         : entry.raw() & sept::kHpaMask;
-  entry.Commit(sept::Encode(BlockedStateOf(state), target));
+  entry.Commit(sept::Encode(sept::BlockedOf(state), target));
   r.rcx = r.rdx = 0;
   return TDX_SUCCESS;
 }

@@ -6,15 +6,6 @@
 
 namespace cocomem::tdx::leaf {
 
-static SeptState UnblockedStateOf(SeptState s) {
-  switch (s) {
-    case SeptState::kNlBlocked: return SeptState::kNlMapped;
-    case SeptState::kBlocked: return SeptState::kMapped;
-    case SeptState::kPendingBlocked: return SeptState::kPending;
-    default: CHECK(false);
-  }
-}
-
 TdxStatus MemRangeUnblock(ModuleState& m, Regs& r) {
   TdAccess access;
   if (TdxStatus s = access.Acquire(m, r.rdx, {kOpRdx, LockMode::kShared, true, kOpsBlock});
@@ -41,7 +32,7 @@ TdxStatus MemRangeUnblock(ModuleState& m, Regs& r) {
 
   uint64_t target = sept::IsLeaf(state) ? sept::EntryHpa(entry.raw(), pi.level)
                                         : entry.raw() & sept::kHpaMask;
-  entry.Commit(sept::Encode(UnblockedStateOf(state), target));
+  entry.Commit(sept::Encode(sept::UnblockedOf(state), target));
   r.rcx = r.rdx = 0;
   return TDX_SUCCESS;
 }
