@@ -225,13 +225,8 @@ void Vcpu::TdPrivateAccess(uint64_t gpa, std::byte* buf, size_t len, bool write)
       ExitForever(KVM_EXIT_UNKNOWN, EIO);
     }
     // A private EPT violation is handled as a write fault (TDX reports no access type).
-    const FaultResult r = vm_.HandleFault(FaultRequest{0, Gpa(gpa), true, true});
-    if (!ExitForFault(r, gpa)) {
-      // No memslot: KVM would have given a private MMIO access to nobody; a memory fault.
-      ExitForFault(FaultResult{.kind = FaultResult::Kind::kMemoryFault, .error = EFAULT,
-                               .memory_fault_flags = KVM_MEMORY_EXIT_FLAG_PRIVATE},
-                   gpa);
-    }
+    // (A private fault is never MMIO: without a memslot it is a memory-fault exit.)
+    (void)ExitForFault(vm_.HandleFault(FaultRequest{0, Gpa(gpa), true, true}), gpa);
   }
 }
 
@@ -261,13 +256,9 @@ uint64_t Vcpu::GuestTdxAccept(uint64_t gpa, int level) {
         ExitForever(KVM_EXIT_UNKNOWN, EIO);
       }
     }
-    const FaultResult f = vm_.HandleFault(FaultRequest{.as_id = 0, .gpa = Gpa(page), .is_private = true,
-                                                       .write = true, .max_level = want});
-    if (!ExitForFault(f, page)) {
-      ExitForFault(FaultResult{.kind = FaultResult::Kind::kMemoryFault, .error = EFAULT,
-                               .memory_fault_flags = KVM_MEMORY_EXIT_FLAG_PRIVATE},
-                   page);
-    }
+    (void)ExitForFault(vm_.HandleFault(FaultRequest{.as_id = 0, .gpa = Gpa(page), .is_private = true,
+                                                    .write = true, .max_level = want}),
+                       page);
   }
 }
 

@@ -68,6 +68,13 @@ bool Vm::GuestInhibited(Gfn gfn) const {
 }
 
 Status Vm::SplitForAccept(Gfn gfn, tdp::Level level) {
+  // Lazy 4K accepts come here one page after another: once the range is inhibited, only a
+  // leaf larger than `level` needs the exclusive locks.
+  if (GuestInhibited(gfn)) {
+    ReaderLock r(&mmu_lock_);
+    const std::optional<tdp::TdpTable::Mapping> m = mirror_->Lookup(gfn);
+    if (!m || m->level <= level) return Ok();
+  }
   {
     WriterLock w(&attrs_mu_);
     const Gfn base = AlignDown(gfn, PageOrder::k2M);

@@ -9,12 +9,10 @@ using ::cocomem::tdx::Regs;
 
 uint64_t Pa(Pfn pfn) { return pfn.value() << kPageShift; }
 
-TdxStatus Call(TdxModule& module, Leaf leaf, Regs regs, ExtErr* err = nullptr,
-               Regs* out = nullptr) {
+TdxStatus Call(TdxModule& module, Leaf leaf, Regs regs, ExtErr* err = nullptr) {
   regs.rax = static_cast<uint64_t>(leaf);
   const TdxStatus s = module.Seamcall(regs);
   if (err) *err = ExtErr{regs.rcx, regs.rdx};
-  if (out) *out = regs;
   return s;
 }
 

@@ -169,7 +169,6 @@ Status TdxVm::InitVm(kvm_tdx_cmd& cmd) {
       return Bug("TDH.MNG.ADDCX", s);
     }
   }
-  attributes_ = init.attributes;
   gpaw_ = 48;
   module().SetTdParams(HpaOf(tdr_), ::cocomem::tdx::TdParams{.attributes = init.attributes,
                                                              .xfam = init.xfam,

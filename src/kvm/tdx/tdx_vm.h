@@ -62,13 +62,11 @@ class TdxVm final : public tdp::ExternalTableHooks {
   // The shared bit of a GPA (bit 47 with GPAW 48).
   uint64_t shared_gpa_mask() const { return uint64_t{1} << (gpaw_ - 1); }
   unsigned gpaw() const { return gpaw_; }
-  bool sept_ve_disable() const { return attributes_ & ::cocomem::tdx::kTdAttrSeptVeDisable; }
   // The vCPU's TDVPR once KVM_TDX_INIT_VCPU succeeded.
   std::optional<Pfn> tdvpr(uint32_t vcpu_id) const EXCLUDES(mu_);
 
   ::cocomem::tdx::TdxModule& module() const { return host_.module(); }
   Hpa tdr() const { return HpaOf(tdr_); }
-  const TdRef& td() const { return td_; }
   const StatsGroup& stats() const { return stats_; }
   // The module's invariants for this TD plus KVM's: every mirror leaf has an S-EPT leaf
   // at the same level with the same PFN and vice versa.
@@ -106,7 +104,6 @@ class TdxVm final : public tdp::ExternalTableHooks {
   TdRef td_{};
   Pfn tdr_;
   std::atomic<TdState> state_{TdState::kUninitialized};
-  uint64_t attributes_ = 0;
   unsigned gpaw_ = 48;
 
   // kvm->lock: the TD-wide ioctls one at a time.
