@@ -281,31 +281,29 @@ Step ParseStep(const YAML::Node& n) {
     RequireMap(a, op);
     CheckKeys(a, op, keys);
   };
+  // write, read and verify address memory the same way (fields in this order, so the
+  // first error reported is the same for each).
+  auto access = [&](auto& x) {
+    x.gpa = Size(Need(a, "gpa", op.c_str()), "gpa");
+    x.size = Size(Need(a, "size", op.c_str()), "size");
+    if constexpr (requires { x.pattern; }) x.pattern = ParsePattern(Need(a, "pattern", op.c_str()));
+    x.shared = ParseShared(a);
+    if (a["every"]) x.every = Size(a["every"], "every");
+  };
   if (op == "write") {
     args({"gpa", "size", "pattern", "shared", "every"});
     GuestWrite w;
-    w.gpa = Size(Need(a, "gpa", "write"), "gpa");
-    w.size = Size(Need(a, "size", "write"), "size");
-    w.pattern = ParsePattern(Need(a, "pattern", "write"));
-    w.shared = ParseShared(a);
-    if (a["every"]) w.every = Size(a["every"], "every");
+    access(w);
     step.op = w;
   } else if (op == "read") {
     args({"gpa", "size", "shared", "every"});
     GuestRead r;
-    r.gpa = Size(Need(a, "gpa", "read"), "gpa");
-    r.size = Size(Need(a, "size", "read"), "size");
-    r.shared = ParseShared(a);
-    if (a["every"]) r.every = Size(a["every"], "every");
+    access(r);
     step.op = r;
   } else if (op == "verify") {
     args({"gpa", "size", "pattern", "shared", "every"});
     GuestVerify v;
-    v.gpa = Size(Need(a, "gpa", "verify"), "gpa");
-    v.size = Size(Need(a, "size", "verify"), "size");
-    v.pattern = ParsePattern(Need(a, "pattern", "verify"));
-    v.shared = ParseShared(a);
-    if (a["every"]) v.every = Size(a["every"], "every");
+    access(v);
     step.op = v;
   } else if (op == "accept") {
     args({"gpa", "size", "level", "allow_accepted"});
